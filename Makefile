@@ -1,0 +1,43 @@
+# portal-gateway. `make run` serves the demo; `make test` runs every check.
+# PostgreSQL: DATABASE_URL, else 127.0.0.1:5432, else a private cluster under target/pg
+# (see scripts/pg-url.sh).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+CARGO ?= cargo
+BIN := target/debug/portal-gateway
+
+.PHONY: run build test lint unit schema playground chromium clean-db
+
+build: playground
+	$(CARGO) build
+
+run: build
+	@url=$$(scripts/pg-url.sh portal_gateway); \
+	export DATABASE_URL=$$url DEV_MODE=$${DEV_MODE:-true} LISTEN_ADDR=$${LISTEN_ADDR:-127.0.0.1:8080}; \
+	$(BIN) migrate && $(BIN) seed demo && \
+	echo "GraphiQL: http://$$LISTEN_ADDR/  (pick a persona at the top)" && \
+	exec $(BIN) serve
+
+test: lint playground chromium
+	@admin=$$(scripts/pg-url.sh); \
+	if $(CARGO) nextest --version >/dev/null 2>&1; then \
+	  DATABASE_URL=$$admin $(CARGO) nextest run --no-fail-fast; \
+	else \
+	  DATABASE_URL=$$admin $(CARGO) test --no-fail-fast; \
+	fi
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+# The schema file is generated from the code; a test also compares it with the server's.
+schema:
+	$(CARGO) run --quiet -- schema > schema.graphql
+
+
+playground:
+	@test -f playground/node_modules/graphiql/graphiql.min.js || npm ci --prefix playground --no-audit --no-fund
+
+chromium:
+	@bash playground/install-chromium.sh

@@ -1,0 +1,196 @@
+// portal-gateway playground: GraphiQL 3 (UMD) + a demo persona switcher.
+//
+// Served as /playground/app.js and loaded with `defer` after React 18,
+// ReactDOM 18 and GraphiQL's UMD bundles, which define the globals
+// `React`, `ReactDOM` and `GraphiQL`. No inline script, no eval, no
+// third-party origin: the page works under a `script-src 'self'` CSP.
+(function () {
+  'use strict';
+
+  var GRAPHQL_URL = '/graphql';
+  var PERSONAS_URL = '/dev/personas';
+  var STORAGE_KEY = 'portal-gateway:persona';
+
+  var DEFAULT_QUERY = [
+    '# portal-gateway playground',
+    '#',
+    '# Queries run as the persona picked in the top bar.',
+    '# Run with \u25B6 or Ctrl+Enter.',
+    '',
+    'query Dashboard {',
+    '  viewer { name kind grants { module fields relations } }',
+    '  projects(first: 10) {',
+    '    totalCount',
+    '    nodes {',
+    '      name',
+    '      status',
+    '      progress',
+    '      budget { amount currency }',
+    '      tasks(first: 5) {',
+    '        totalCount',
+    '        nodes { title status dueDate estimatedHours assignee { name } }',
+    '      }',
+    '    }',
+    '  }',
+    '}',
+    ''
+  ].join('\n');
+
+  var root = null;
+  var personas = [];
+
+  function storageGet() {
+    try {
+      return window.localStorage.getItem(STORAGE_KEY);
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function storageSet(value) {
+    try {
+      if (value) window.localStorage.setItem(STORAGE_KEY, value);
+      else window.localStorage.removeItem(STORAGE_KEY);
+    } catch (e) {
+      /* storage disabled: the choice just isn't remembered */
+    }
+  }
+
+  function findPersona(email) {
+    if (!email) return null;
+    for (var i = 0; i < personas.length; i++) {
+      if (personas[i].email === email) return personas[i];
+    }
+    return null;
+  }
+
+  function personaLabel(p) {
+    return p.name + ' (' + p.kind + ') \u2014 ' + p.email;
+  }
+
+  function showNote(text) {
+    var note = document.getElementById('note');
+    note.textContent = text;
+    note.hidden = !text;
+  }
+
+  // A plain fetch-based fetcher. GraphiQL passes the parsed contents of its
+  // "Headers" editor as opts.headers; those win over the persona's header so
+  // a token can still be pasted by hand.
+  function makeFetcher(persona) {
+    var token = persona ? persona.token : null;
+    return function fetcher(graphQLParams, opts) {
+      var headers = {
+        'Content-Type': 'application/json',
+        Accept: 'application/json'
+      };
+      if (token) headers.Authorization = 'Bearer ' + token;
+      var extra = (opts && opts.headers) || {};
+      Object.keys(extra).forEach(function (name) {
+        if (name.toLowerCase() === 'authorization') delete headers.Authorization;
+        headers[name] = extra[name];
+      });
+      return fetch(GRAPHQL_URL, {
+        method: 'POST',
+        headers: headers,
+        body: JSON.stringify(graphQLParams),
+        credentials: 'same-origin'
+      }).then(function (response) {
+        return response.text().then(function (text) {
+          try {
+            return JSON.parse(text);
+          } catch (e) {
+            // Not JSON (proxy error page, plain-text 401, ...): show it as
+            // a GraphQL error instead of a cryptic parse failure.
+            return {
+              errors: [
+                {
+                  message:
+                    'HTTP ' + response.status + ' ' + response.statusText +
+                    ' (non-JSON response): ' + text.slice(0, 2000)
+                }
+              ]
+            };
+          }
+        });
+      });
+    };
+  }
+
+  function render(persona) {
+    var key = persona ? persona.email : 'anonymous';
+    root.render(
+      React.createElement(GraphiQL, {
+        // A new key remounts GraphiQL, so the schema is introspected again
+        // with the new persona's credentials.
+        key: key,
+        fetcher: makeFetcher(persona),
+        defaultQuery: DEFAULT_QUERY,
+        defaultEditorToolsVisibility: false,
+        isHeadersEditorEnabled: true,
+        shouldPersistHeaders: false
+      })
+    );
+  }
+
+  function setupSwitcher() {
+    var select = document.getElementById('persona');
+    personas.forEach(function (p) {
+      var option = document.createElement('option');
+      option.value = p.email;
+      option.textContent = personaLabel(p);
+      select.appendChild(option);
+    });
+    var current = findPersona(storageGet());
+    select.value = current ? current.email : '';
+    select.addEventListener('change', function () {
+      var chosen = findPersona(select.value);
+      storageSet(chosen ? chosen.email : '');
+      render(chosen);
+    });
+    document.getElementById('persona-box').hidden = false;
+    return current;
+  }
+
+  function loadPersonas() {
+    return fetch(PERSONAS_URL, {
+      headers: { Accept: 'application/json' },
+      credentials: 'same-origin'
+    })
+      .then(function (response) {
+        if (response.status === 404) {
+          showNote('Persona switcher off (server not in development mode) \u2014 requests are anonymous.');
+          return [];
+        }
+        if (!response.ok) throw new Error('HTTP ' + response.status);
+        return response.json();
+      })
+      .then(function (list) {
+        if (!Array.isArray(list)) throw new Error('unexpected response');
+        return list.filter(function (p) {
+          return p && typeof p.email === 'string' && typeof p.token === 'string';
+        });
+      })
+      .catch(function (err) {
+        showNote('Could not load demo personas (' + err.message + ') \u2014 requests are anonymous.');
+        return [];
+      });
+  }
+
+  function start() {
+    var container = document.getElementById('graphiql');
+    if (typeof React === 'undefined' || typeof ReactDOM === 'undefined' || typeof GraphiQL === 'undefined') {
+      container.textContent = 'Failed to load the GraphiQL assets from /playground/.';
+      return;
+    }
+    loadPersonas().then(function (list) {
+      personas = list;
+      var current = personas.length ? setupSwitcher() : null;
+      container.textContent = '';
+      root = ReactDOM.createRoot(container);
+      render(current);
+    });
+  }
+
+  start();
+})();

@@ -1,0 +1,79 @@
+//! The database: pool, migrations, row structs and the queries. `queries` is the only
+//! module that runs SQL (and imports `diesel_async::RunQueryDsl`).
+
+pub mod models;
+pub mod queries;
+pub mod schema;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use diesel::connection::{Instrumentation, InstrumentationEvent};
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use futures_util::FutureExt;
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+pub type DbPool = Pool<AsyncPgConnection>;
+pub type DbConn = Object<AsyncPgConnection>;
+pub use diesel_async::pooled_connection::deadpool::PoolError;
+
+/// Counts the SQL statements every pooled connection runs (exposed on `/metrics`, so
+/// that tests and benchmarks can prove the statement count per request).
+#[derive(Clone, Default)]
+pub struct StatementCounter(Arc<AtomicU64>);
+
+impl StatementCounter {
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+struct CountStatements(Arc<AtomicU64>);
+
+impl Instrumentation for CountStatements {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        if let InstrumentationEvent::StartQuery { .. } = event {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// A pool whose connections count their statements into `counter`.
+pub fn pool(url: &str, max_size: usize, counter: &StatementCounter) -> anyhow::Result<DbPool> {
+    let mut config = ManagerConfig::default();
+    // Checking a connection on every checkout would cost a statement per loader.
+    config.recycling_method = RecyclingMethod::Fast;
+    let count = counter.0.clone();
+    config.custom_setup = Box::new(move |url| {
+        let count = count.clone();
+        AsyncPgConnection::establish(url)
+            .map(move |conn| {
+                let mut conn = conn?;
+                conn.set_instrumentation(CountStatements(count));
+                Ok(conn)
+            })
+            .boxed()
+    });
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
+    Ok(Pool::builder(manager)
+        .max_size(max_size)
+        .wait_timeout(Some(Duration::from_secs(10)))
+        .create_timeout(Some(Duration::from_secs(10)))
+        .runtime(deadpool::Runtime::Tokio1)
+        .build()?)
+}
+
+/// Applies every pending migration. Needs a multi-thread runtime (the harness blocks).
+pub async fn migrate(url: &str) -> anyhow::Result<usize> {
+    let conn = AsyncPgConnection::establish(url).await?;
+    let mut harness = diesel_async::AsyncMigrationHarness::new(conn);
+    let applied = harness
+        .run_pending_migrations(MIGRATIONS)
+        .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
+    Ok(applied.len())
+}

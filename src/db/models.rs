@@ -1,0 +1,264 @@
+//! Row structs: one per table, read by name so that `SELECT t.*` and batched page
+//! queries (with extra ranking columns) map onto them. No GraphQL here.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::schema::*;
+
+#[derive(Clone, Debug, Queryable, QueryableByName, Selectable)]
+#[diesel(table_name = workspaces, check_for_backend(diesel::pg::Pg))]
+pub struct Workspace {
+    pub id: Uuid,
+    pub name: String,
+    pub disabled_modules: Vec<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, Queryable, QueryableByName, Selectable)]
+#[diesel(table_name = staff_users, check_for_backend(diesel::pg::Pg))]
+pub struct StaffUser {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub is_admin: bool,
+}
+
+#[derive(Clone, Debug, Queryable, QueryableByName, Selectable)]
+#[diesel(table_name = external_users, check_for_backend(diesel::pg::Pg))]
+pub struct ExternalUser {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub account_id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub portal_access: bool,
+    pub access_ends_at: Option<DateTime<Utc>>,
+    pub password_hash: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, Queryable, QueryableByName, Selectable)]
+#[diesel(table_name = accounts, check_for_backend(diesel::pg::Pg))]
+pub struct Account {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub website: Option<String>,
+    pub address: Option<String>,
+    pub industry: Option<String>,
+    pub description: Option<String>,
+    pub owner_id: Option<Uuid>,
+}
+
+#[derive(Clone, Debug, Queryable, QueryableByName, Selectable)]
+#[diesel(table_name = roles, check_for_backend(diesel::pg::Pg))]
+pub struct Role {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub active: bool,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, Queryable, QueryableByName, Selectable)]
+#[diesel(table_name = role_grants, check_for_backend(diesel::pg::Pg))]
+pub struct RoleGrantRow {
+    pub role_id: Uuid,
+    pub module: String,
+    pub fields: Vec<String>,
+    pub relations: Vec<String>,
+    pub actions: Vec<String>,
+    pub notifications: Vec<String>,
+}
+
+#[derive(Clone, Debug, Queryable, QueryableByName, Selectable)]
+#[diesel(table_name = project_stages, check_for_backend(diesel::pg::Pg))]
+pub struct ProjectStage {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub name: String,
+    pub position: i32,
+}
+
+#[derive(Clone, Debug, Queryable, QueryableByName, Selectable)]
+#[diesel(table_name = projects, check_for_backend(diesel::pg::Pg))]
+pub struct Project {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub account_id: Option<Uuid>,
+    pub parent_id: Option<Uuid>,
+    pub name: String,
+    pub description: Option<String>,
+    pub status: String,
+    pub start_date: Option<NaiveDate>,
+    pub end_date: Option<NaiveDate>,
+    pub progress: Option<i32>,
+    pub stage_id: Option<Uuid>,
+    pub owner_id: Option<Uuid>,
+    pub own_organization: bool,
+    pub shared_with_account: bool,
+    pub archived: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, Queryable, QueryableByName, Selectable)]
+#[diesel(table_name = project_members, check_for_backend(diesel::pg::Pg))]
+pub struct ProjectMember {
+    pub project_id: Uuid,
+    pub external_user_id: Uuid,
+    pub role_id: Option<Uuid>,
+}
+
+#[derive(Clone, Debug, Queryable, QueryableByName, Selectable)]
+#[diesel(table_name = budgets, check_for_backend(diesel::pg::Pg))]
+pub struct Budget {
+    pub project_id: Uuid,
+    pub amount_cents: i64,
+    pub spent_cents: i64,
+    pub currency: String,
+    pub client_access: bool,
+}
+
+#[derive(Clone, Debug, Queryable, QueryableByName, Selectable)]
+#[diesel(table_name = tasks, check_for_backend(diesel::pg::Pg))]
+pub struct Task {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub project_id: Uuid,
+    pub title: String,
+    pub description: Option<String>,
+    pub status: String,
+    pub priority: String,
+    pub due_date: Option<NaiveDate>,
+    pub estimated_hours: Option<f64>,
+    pub created_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub assignee_id: Option<Uuid>,
+    pub owner_id: Option<Uuid>,
+    pub created_by_external_id: Option<Uuid>,
+    pub internal: bool,
+}
+
+#[derive(Clone, Debug, Queryable, QueryableByName, Selectable)]
+#[diesel(table_name = comments, check_for_backend(diesel::pg::Pg))]
+pub struct Comment {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub task_id: Uuid,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    pub internal: bool,
+    pub author_staff_id: Option<Uuid>,
+    pub author_external_id: Option<Uuid>,
+}
+
+/// A comment with the project its task belongs to (the comment's grants are that
+/// project's).
+#[derive(Clone, Debug, QueryableByName)]
+pub struct ProjectComment {
+    #[diesel(embed)]
+    pub comment: Comment,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub project_id: Uuid,
+}
+
+#[derive(Clone, Debug, Queryable, QueryableByName, Selectable)]
+#[diesel(table_name = invoices, check_for_backend(diesel::pg::Pg))]
+pub struct Invoice {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub account_id: Uuid,
+    pub project_id: Option<Uuid>,
+    pub number: String,
+    pub kind: String,
+    pub status: String,
+    pub issue_date: Option<NaiveDate>,
+    pub due_date: Option<NaiveDate>,
+    pub total_cents: i64,
+    pub currency: String,
+    pub paid_cents: i64,
+    pub converted_from_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, Queryable, QueryableByName, Selectable)]
+#[diesel(table_name = invoice_lines, check_for_backend(diesel::pg::Pg))]
+pub struct InvoiceLine {
+    pub id: Uuid,
+    pub invoice_id: Uuid,
+    pub position: i32,
+    pub description: String,
+    pub quantity: f64,
+    pub unit_price_cents: i64,
+    pub amount_cents: i64,
+}
+
+#[derive(Clone, Debug, Queryable, QueryableByName, Selectable)]
+#[diesel(table_name = kb_articles, check_for_backend(diesel::pg::Pg))]
+pub struct KbArticle {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub title: String,
+    pub body: String,
+    pub category: Option<String>,
+    pub updated_at: DateTime<Utc>,
+    pub author_id: Option<Uuid>,
+    pub published: bool,
+}
+
+/// One role that applies to an external user, with one module's lists (absent when
+/// the role names no module), and the project it is held in (absent for workspace-wide
+/// roles).
+#[derive(Clone, Debug, QueryableByName)]
+pub struct CallerRoleRow {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Uuid>)]
+    pub project_id: Option<Uuid>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Uuid>)]
+    pub role_id: Option<Uuid>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Bool>)]
+    pub active: Option<bool>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
+    pub expires_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub module: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Array<diesel::sql_types::Text>>)]
+    pub fields: Option<Vec<String>>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Array<diesel::sql_types::Text>>)]
+    pub relations: Option<Vec<String>>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Array<diesel::sql_types::Text>>)]
+    pub actions: Option<Vec<String>>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Array<diesel::sql_types::Text>>)]
+    pub notifications: Option<Vec<String>>,
+}
+
+/// An external caller as authentication needs them: the user and their workspace's
+/// switched-off modules.
+#[derive(Clone, Debug, QueryableByName)]
+pub struct ExternalCallerRow {
+    #[diesel(embed)]
+    pub user: ExternalUser,
+    #[diesel(sql_type = diesel::sql_types::Array<diesel::sql_types::Text>)]
+    pub disabled_modules: Vec<String>,
+}
+
+/// How many visible children a parent has (for `totalCount` of nested connections).
+#[derive(Clone, Debug, QueryableByName)]
+pub struct ChildCount {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub parent_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub n: i64,
+}
+
+#[derive(Clone, Debug, QueryableByName)]
+pub struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub n: i64,
+}

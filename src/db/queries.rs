@@ -1,0 +1,578 @@
+//! Every SQL statement of the read path. Scoped queries take an [`access::Scope`] and
+//! bind it as `$1..$5` (workspace, staff, project ids, account, workspace-named), so the
+//! scope predicates below are the only description of SPEC §4 in SQL.
+//!
+//! Batched queries take many parent ids (`= ANY($6)`) and page per parent with a window
+//! function, so a request's statement count depends on its depth, not on its rows.
+
+use diesel::pg::Pg;
+use diesel::query_builder::BoxedSqlQuery;
+use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Uuid as SqlUuid};
+use diesel::{OptionalExtension, QueryResult, QueryableByName, sql_query};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::models::*;
+use crate::access::Scope;
+
+/// Projects in scope (alias `p`): members' projects, and projects shared with the
+/// caller's account when workspace roles name the module; never archived ones.
+const PROJECT_SCOPE: &str = "p.workspace_id = $1 AND ($2 OR (NOT p.archived AND \
+     (p.id = ANY($3) OR ($5 AND p.shared_with_account AND p.account_id = $4))))";
+
+/// Tasks in scope (alias `t`, joined to `p`): of in-scope projects, never internal.
+const TASK_SCOPE: &str = "($2 OR NOT t.internal)";
+
+/// Comments in scope (alias `c`): of in-scope tasks, never internal.
+const COMMENT_SCOPE: &str = "($2 OR NOT c.internal)";
+
+/// Invoices in scope (alias `i`): the caller's account's, never drafts; those of a
+/// project count through that project's role when no workspace role names invoices.
+const INVOICE_SCOPE: &str = "i.workspace_id = $1 AND ($2 OR (i.account_id = $4 \
+     AND i.status <> 'DRAFT' AND ($5 OR i.project_id = ANY($3))))";
+
+/// The caller's own account only (alias `a`).
+const ACCOUNT_SCOPE: &str = "a.workspace_id = $1 AND ($2 OR ($5 AND a.id = $4))";
+
+/// Articles published to the portal (alias `k`).
+const ARTICLE_SCOPE: &str = "k.workspace_id = $1 AND ($2 OR ($5 AND k.published))";
+
+fn scoped<'a>(sql: String, scope: &'a Scope) -> BoxedSqlQuery<'a, Pg, diesel::query_builder::SqlQuery> {
+    sql_query(sql)
+        .into_boxed()
+        .bind::<SqlUuid, _>(scope.workspace_id)
+        .bind::<Bool, _>(scope.staff)
+        .bind::<Array<SqlUuid>, _>(&scope.project_ids)
+        .bind::<Nullable<SqlUuid>, _>(scope.account_id)
+        .bind::<Bool, _>(scope.workspace_named)
+}
+
+/// A page request: how many, and after which sort key.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Page<K> {
+    pub first: i64,
+    pub after: Option<K>,
+}
+
+// ---------------------------------------------------------------- callers
+
+pub async fn external_caller(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    workspace_id: Uuid,
+) -> QueryResult<Option<ExternalCallerRow>> {
+    sql_query(
+        "SELECT u.*, w.disabled_modules FROM external_users u \
+         JOIN workspaces w ON w.id = u.workspace_id WHERE u.id = $1 AND u.workspace_id = $2",
+    )
+    .bind::<SqlUuid, _>(id)
+    .bind::<SqlUuid, _>(workspace_id)
+    .get_result(conn)
+    .await
+    .optional()
+}
+
+pub async fn staff_user(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    workspace_id: Uuid,
+) -> QueryResult<Option<StaffUser>> {
+    sql_query("SELECT s.* FROM staff_users s WHERE s.id = $1 AND s.workspace_id = $2")
+        .bind::<SqlUuid, _>(id)
+        .bind::<SqlUuid, _>(workspace_id)
+        .get_result(conn)
+        .await
+        .optional()
+}
+
+pub async fn user_id_by_email(
+    conn: &mut AsyncPgConnection,
+    email: &str,
+) -> QueryResult<Option<(Uuid, Uuid, bool)>> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = SqlUuid)]
+        id: Uuid,
+        #[diesel(sql_type = SqlUuid)]
+        workspace_id: Uuid,
+        #[diesel(sql_type = Bool)]
+        staff: bool,
+    }
+    let row: Option<Row> = sql_query(
+        "SELECT id, workspace_id, true AS staff FROM staff_users WHERE lower(email) = lower($1) \
+         UNION ALL SELECT id, workspace_id, false FROM external_users WHERE lower(email) = lower($1)",
+    )
+    .bind::<Text, _>(email)
+    .get_result(conn)
+    .await
+    .optional()?;
+    Ok(row.map(|r| (r.id, r.workspace_id, r.staff)))
+}
+
+/// Every role an external user holds: workspace-wide assignments (`project_id` null)
+/// and the role of each effective project membership (SPEC §5: a sub-project uses its
+/// parent's organization, recursively, until it has its own).
+pub async fn caller_roles(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    workspace_id: Uuid,
+) -> QueryResult<Vec<CallerRoleRow>> {
+    sql_query(
+        "WITH RECURSIVE org(project_id, role_id) AS ( \
+             SELECT pm.project_id, pm.role_id FROM project_members pm \
+             JOIN projects p ON p.id = pm.project_id \
+             WHERE pm.external_user_id = $1 AND p.workspace_id = $2 \
+               AND (p.parent_id IS NULL OR p.own_organization) \
+           UNION ALL \
+             SELECT c.id, org.role_id FROM projects c JOIN org ON c.parent_id = org.project_id \
+             WHERE NOT c.own_organization \
+         ), held AS ( \
+             SELECT NULL::uuid AS project_id, ra.role_id FROM role_assignments ra \
+             WHERE ra.external_user_id = $1 \
+           UNION ALL SELECT project_id, role_id FROM org \
+         ) \
+         SELECT held.project_id, r.id AS role_id, r.active, r.expires_at, g.module, g.fields, \
+                g.relations, g.actions, g.notifications \
+         FROM held LEFT JOIN roles r ON r.id = held.role_id AND r.workspace_id = $2 \
+         LEFT JOIN role_grants g ON g.role_id = r.id",
+    )
+    .bind::<SqlUuid, _>(user_id)
+    .bind::<SqlUuid, _>(workspace_id)
+    .load(conn)
+    .await
+}
+
+pub async fn workspace(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<Workspace>> {
+    sql_query("SELECT * FROM workspaces WHERE id = $1")
+        .bind::<SqlUuid, _>(id)
+        .get_result(conn)
+        .await
+        .optional()
+}
+
+// ---------------------------------------------------------------- plain lookups
+
+/// Staff users by id, within the workspace.
+pub async fn staff_by_ids(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    ids: &[Uuid],
+) -> QueryResult<Vec<StaffUser>> {
+    sql_query("SELECT * FROM staff_users WHERE workspace_id = $1 AND id = ANY($2)")
+        .bind::<SqlUuid, _>(workspace_id)
+        .bind::<Array<SqlUuid>, _>(ids)
+        .load(conn)
+        .await
+}
+
+/// External users by id, within the workspace (comment authors).
+pub async fn external_users_by_ids(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    ids: &[Uuid],
+) -> QueryResult<Vec<ExternalUser>> {
+    sql_query("SELECT * FROM external_users WHERE workspace_id = $1 AND id = ANY($2)")
+        .bind::<SqlUuid, _>(workspace_id)
+        .bind::<Array<SqlUuid>, _>(ids)
+        .load(conn)
+        .await
+}
+
+pub async fn stages_by_ids(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    ids: &[Uuid],
+) -> QueryResult<Vec<ProjectStage>> {
+    sql_query("SELECT * FROM project_stages WHERE workspace_id = $1 AND id = ANY($2)")
+        .bind::<SqlUuid, _>(workspace_id)
+        .bind::<Array<SqlUuid>, _>(ids)
+        .load(conn)
+        .await
+}
+
+// ---------------------------------------------------------------- projects
+
+pub async fn projects_by_ids(
+    conn: &mut AsyncPgConnection,
+    scope: &Scope,
+    ids: &[Uuid],
+) -> QueryResult<Vec<Project>> {
+    scoped(
+        format!("SELECT p.* FROM projects p WHERE {PROJECT_SCOPE} AND p.id = ANY($6)"),
+        scope,
+    )
+    .bind::<Array<SqlUuid>, _>(ids)
+    .load(conn)
+    .await
+}
+
+/// Projects in scope, by name then id, after `(name, id)`.
+pub async fn projects_page(
+    conn: &mut AsyncPgConnection,
+    scope: &Scope,
+    page: &Page<(String, Uuid)>,
+) -> QueryResult<Vec<Project>> {
+    let (name, id) = page.after.clone().unzip();
+    scoped(
+        format!(
+            "SELECT p.* FROM projects p WHERE {PROJECT_SCOPE} \
+             AND ($6::text IS NULL OR (p.name, p.id) > ($6, $7)) \
+             ORDER BY p.name, p.id LIMIT $8"
+        ),
+        scope,
+    )
+    .bind::<Nullable<Text>, _>(name)
+    .bind::<Nullable<SqlUuid>, _>(id)
+    .bind::<BigInt, _>(page.first)
+    .load(conn)
+    .await
+}
+
+pub async fn projects_count(conn: &mut AsyncPgConnection, scope: &Scope) -> QueryResult<i64> {
+    let c: Count = scoped(
+        format!("SELECT count(*) AS n FROM projects p WHERE {PROJECT_SCOPE}"),
+        scope,
+    )
+    .get_result(conn)
+    .await?;
+    Ok(c.n)
+}
+
+/// Sub-projects of many parents, a page per parent.
+pub async fn subprojects_pages(
+    conn: &mut AsyncPgConnection,
+    scope: &Scope,
+    parents: &[Uuid],
+    page: &Page<(String, Uuid)>,
+) -> QueryResult<Vec<Project>> {
+    let (name, id) = page.after.clone().unzip();
+    scoped(
+        format!(
+            "SELECT * FROM (SELECT p.*, row_number() OVER (PARTITION BY p.parent_id \
+               ORDER BY p.name, p.id) AS page_rank FROM projects p \
+               WHERE {PROJECT_SCOPE} AND p.parent_id = ANY($6) \
+               AND ($7::text IS NULL OR (p.name, p.id) > ($7, $8))) s \
+             WHERE page_rank <= $9 ORDER BY name, id"
+        ),
+        scope,
+    )
+    .bind::<Array<SqlUuid>, _>(parents)
+    .bind::<Nullable<Text>, _>(name)
+    .bind::<Nullable<SqlUuid>, _>(id)
+    .bind::<BigInt, _>(page.first)
+    .load(conn)
+    .await
+}
+
+pub async fn subprojects_counts(
+    conn: &mut AsyncPgConnection,
+    scope: &Scope,
+    parents: &[Uuid],
+) -> QueryResult<Vec<ChildCount>> {
+    scoped(
+        format!(
+            "SELECT p.parent_id, count(*) AS n FROM projects p \
+             WHERE {PROJECT_SCOPE} AND p.parent_id = ANY($6) GROUP BY p.parent_id"
+        ),
+        scope,
+    )
+    .bind::<Array<SqlUuid>, _>(parents)
+    .load(conn)
+    .await
+}
+
+pub async fn budgets_by_projects(
+    conn: &mut AsyncPgConnection,
+    scope: &Scope,
+    projects: &[Uuid],
+) -> QueryResult<Vec<Budget>> {
+    scoped(
+        format!(
+            "SELECT b.* FROM budgets b JOIN projects p ON p.id = b.project_id \
+             WHERE {PROJECT_SCOPE} AND b.project_id = ANY($6)"
+        ),
+        scope,
+    )
+    .bind::<Array<SqlUuid>, _>(projects)
+    .load(conn)
+    .await
+}
+
+// ---------------------------------------------------------------- tasks and comments
+
+pub async fn tasks_by_ids(
+    conn: &mut AsyncPgConnection,
+    scope: &Scope,
+    ids: &[Uuid],
+) -> QueryResult<Vec<Task>> {
+    scoped(
+        format!(
+            "SELECT t.* FROM tasks t JOIN projects p ON p.id = t.project_id \
+             WHERE {PROJECT_SCOPE} AND {TASK_SCOPE} AND t.id = ANY($6)"
+        ),
+        scope,
+    )
+    .bind::<Array<SqlUuid>, _>(ids)
+    .load(conn)
+    .await
+}
+
+/// Tasks of many projects, a page per project, in creation order.
+pub async fn tasks_pages(
+    conn: &mut AsyncPgConnection,
+    scope: &Scope,
+    projects: &[Uuid],
+    page: &Page<Uuid>,
+) -> QueryResult<Vec<Task>> {
+    scoped(
+        format!(
+            "SELECT * FROM (SELECT t.*, row_number() OVER (PARTITION BY t.project_id \
+               ORDER BY t.id) AS page_rank FROM tasks t JOIN projects p ON p.id = t.project_id \
+               WHERE {PROJECT_SCOPE} AND {TASK_SCOPE} AND t.project_id = ANY($6) \
+               AND ($7::uuid IS NULL OR t.id > $7)) s \
+             WHERE page_rank <= $8 ORDER BY id"
+        ),
+        scope,
+    )
+    .bind::<Array<SqlUuid>, _>(projects)
+    .bind::<Nullable<SqlUuid>, _>(page.after)
+    .bind::<BigInt, _>(page.first)
+    .load(conn)
+    .await
+}
+
+pub async fn tasks_counts(
+    conn: &mut AsyncPgConnection,
+    scope: &Scope,
+    projects: &[Uuid],
+) -> QueryResult<Vec<ChildCount>> {
+    scoped(
+        format!(
+            "SELECT t.project_id AS parent_id, count(*) AS n FROM tasks t \
+             JOIN projects p ON p.id = t.project_id \
+             WHERE {PROJECT_SCOPE} AND {TASK_SCOPE} AND t.project_id = ANY($6) \
+             GROUP BY t.project_id"
+        ),
+        scope,
+    )
+    .bind::<Array<SqlUuid>, _>(projects)
+    .load(conn)
+    .await
+}
+
+/// Comments of many tasks, a page per task, with their tasks' projects.
+pub async fn comments_pages(
+    conn: &mut AsyncPgConnection,
+    scope: &Scope,
+    tasks: &[Uuid],
+    page: &Page<Uuid>,
+) -> QueryResult<Vec<ProjectComment>> {
+    scoped(
+        format!(
+            "SELECT * FROM (SELECT c.*, t.project_id, row_number() OVER (PARTITION BY c.task_id \
+               ORDER BY c.id) AS page_rank FROM comments c JOIN tasks t ON t.id = c.task_id \
+               JOIN projects p ON p.id = t.project_id \
+               WHERE {PROJECT_SCOPE} AND {TASK_SCOPE} AND {COMMENT_SCOPE} AND c.task_id = ANY($6) \
+               AND ($7::uuid IS NULL OR c.id > $7)) s \
+             WHERE page_rank <= $8 ORDER BY id"
+        ),
+        scope,
+    )
+    .bind::<Array<SqlUuid>, _>(tasks)
+    .bind::<Nullable<SqlUuid>, _>(page.after)
+    .bind::<BigInt, _>(page.first)
+    .load(conn)
+    .await
+}
+
+pub async fn comments_counts(
+    conn: &mut AsyncPgConnection,
+    scope: &Scope,
+    tasks: &[Uuid],
+) -> QueryResult<Vec<ChildCount>> {
+    scoped(
+        format!(
+            "SELECT c.task_id AS parent_id, count(*) AS n FROM comments c \
+             JOIN tasks t ON t.id = c.task_id JOIN projects p ON p.id = t.project_id \
+             WHERE {PROJECT_SCOPE} AND {TASK_SCOPE} AND {COMMENT_SCOPE} AND c.task_id = ANY($6) \
+             GROUP BY c.task_id"
+        ),
+        scope,
+    )
+    .bind::<Array<SqlUuid>, _>(tasks)
+    .load(conn)
+    .await
+}
+
+// ---------------------------------------------------------------- accounts
+
+pub async fn accounts_by_ids(
+    conn: &mut AsyncPgConnection,
+    scope: &Scope,
+    ids: &[Uuid],
+) -> QueryResult<Vec<Account>> {
+    scoped(
+        format!("SELECT a.* FROM accounts a WHERE {ACCOUNT_SCOPE} AND a.id = ANY($6)"),
+        scope,
+    )
+    .bind::<Array<SqlUuid>, _>(ids)
+    .load(conn)
+    .await
+}
+
+pub async fn accounts_page(
+    conn: &mut AsyncPgConnection,
+    scope: &Scope,
+    page: &Page<(String, Uuid)>,
+) -> QueryResult<Vec<Account>> {
+    let (name, id) = page.after.clone().unzip();
+    scoped(
+        format!(
+            "SELECT a.* FROM accounts a WHERE {ACCOUNT_SCOPE} \
+             AND ($6::text IS NULL OR (a.name, a.id) > ($6, $7)) ORDER BY a.name, a.id LIMIT $8"
+        ),
+        scope,
+    )
+    .bind::<Nullable<Text>, _>(name)
+    .bind::<Nullable<SqlUuid>, _>(id)
+    .bind::<BigInt, _>(page.first)
+    .load(conn)
+    .await
+}
+
+pub async fn accounts_count(conn: &mut AsyncPgConnection, scope: &Scope) -> QueryResult<i64> {
+    let c: Count = scoped(
+        format!("SELECT count(*) AS n FROM accounts a WHERE {ACCOUNT_SCOPE}"),
+        scope,
+    )
+    .get_result(conn)
+    .await?;
+    Ok(c.n)
+}
+
+// ---------------------------------------------------------------- invoices
+
+pub async fn invoices_by_ids(
+    conn: &mut AsyncPgConnection,
+    scope: &Scope,
+    ids: &[Uuid],
+) -> QueryResult<Vec<Invoice>> {
+    scoped(
+        format!("SELECT i.* FROM invoices i WHERE {INVOICE_SCOPE} AND i.id = ANY($6)"),
+        scope,
+    )
+    .bind::<Array<SqlUuid>, _>(ids)
+    .load(conn)
+    .await
+}
+
+pub async fn invoices_page(
+    conn: &mut AsyncPgConnection,
+    scope: &Scope,
+    kind: Option<&str>,
+    page: &Page<String>,
+) -> QueryResult<Vec<Invoice>> {
+    scoped(
+        format!(
+            "SELECT i.* FROM invoices i WHERE {INVOICE_SCOPE} AND ($6::text IS NULL OR i.kind = $6) \
+             AND ($7::text IS NULL OR i.number > $7) ORDER BY i.number LIMIT $8"
+        ),
+        scope,
+    )
+    .bind::<Nullable<Text>, _>(kind)
+    .bind::<Nullable<Text>, _>(page.after.as_deref())
+    .bind::<BigInt, _>(page.first)
+    .load(conn)
+    .await
+}
+
+pub async fn invoices_count(
+    conn: &mut AsyncPgConnection,
+    scope: &Scope,
+    kind: Option<&str>,
+) -> QueryResult<i64> {
+    let c: Count = scoped(
+        format!(
+            "SELECT count(*) AS n FROM invoices i WHERE {INVOICE_SCOPE} \
+             AND ($6::text IS NULL OR i.kind = $6)"
+        ),
+        scope,
+    )
+    .bind::<Nullable<Text>, _>(kind)
+    .get_result(conn)
+    .await?;
+    Ok(c.n)
+}
+
+pub async fn lines_by_invoices(
+    conn: &mut AsyncPgConnection,
+    scope: &Scope,
+    invoices: &[Uuid],
+) -> QueryResult<Vec<InvoiceLine>> {
+    scoped(
+        format!(
+            "SELECT l.* FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id \
+             WHERE {INVOICE_SCOPE} AND l.invoice_id = ANY($6) ORDER BY l.invoice_id, l.position, l.id"
+        ),
+        scope,
+    )
+    .bind::<Array<SqlUuid>, _>(invoices)
+    .load(conn)
+    .await
+}
+
+// ---------------------------------------------------------------- knowledge base
+
+pub async fn articles_by_ids(
+    conn: &mut AsyncPgConnection,
+    scope: &Scope,
+    ids: &[Uuid],
+) -> QueryResult<Vec<KbArticle>> {
+    scoped(
+        format!("SELECT k.* FROM kb_articles k WHERE {ARTICLE_SCOPE} AND k.id = ANY($6)"),
+        scope,
+    )
+    .bind::<Array<SqlUuid>, _>(ids)
+    .load(conn)
+    .await
+}
+
+pub async fn articles_page(
+    conn: &mut AsyncPgConnection,
+    scope: &Scope,
+    page: &Page<(String, Uuid)>,
+) -> QueryResult<Vec<KbArticle>> {
+    let (title, id) = page.after.clone().unzip();
+    scoped(
+        format!(
+            "SELECT k.* FROM kb_articles k WHERE {ARTICLE_SCOPE} \
+             AND ($6::text IS NULL OR (k.title, k.id) > ($6, $7)) ORDER BY k.title, k.id LIMIT $8"
+        ),
+        scope,
+    )
+    .bind::<Nullable<Text>, _>(title)
+    .bind::<Nullable<SqlUuid>, _>(id)
+    .bind::<BigInt, _>(page.first)
+    .load(conn)
+    .await
+}
+
+pub async fn articles_count(conn: &mut AsyncPgConnection, scope: &Scope) -> QueryResult<i64> {
+    let c: Count = scoped(
+        format!("SELECT count(*) AS n FROM kb_articles k WHERE {ARTICLE_SCOPE}"),
+        scope,
+    )
+    .get_result(conn)
+    .await?;
+    Ok(c.n)
+}
+
+// ---------------------------------------------------------------- admin, setup
+
+pub async fn run_sql(conn: &mut AsyncPgConnection, sql: &str) -> QueryResult<()> {
+    diesel_async::SimpleAsyncConnection::batch_execute(conn, sql).await
+}
+
+pub async fn ping(conn: &mut AsyncPgConnection) -> QueryResult<()> {
+    sql_query("SELECT 1").execute(conn).await.map(|_| ())
+}

@@ -1,0 +1,80 @@
+//! The one error type of the API.
+//!
+//! Which error belongs where:
+//! - `db` returns `diesel::QueryResult`; `access` returns [`crate::access::Denial`] or
+//!   plain values; neither knows GraphQL.
+//! - resolvers return `async_graphql::Result`, built from [`Error`] with `?` (the error
+//!   travels as the GraphQL error's source);
+//! - [`crate::graphql::ErrorCodes`] gives every error of a response its `extensions.code`
+//!   from [`Error::code`], once, at the boundary, and replaces internal causes by a bare
+//!   "internal error" after logging them.
+//! - `anyhow` only in `main` and the CLI.
+
+use std::sync::Arc;
+
+use crate::access::Denial;
+
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum Error {
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("not found")]
+    NotFound,
+    #[error("invalid value for `{field}`: {message}")]
+    BadUserInput { field: String, message: String },
+    #[error("{0}")]
+    Conflict(String),
+    /// The cause is logged, never answered.
+    #[error("internal error")]
+    Internal(Arc<dyn std::error::Error + Send + Sync>),
+}
+
+impl Error {
+    /// The SPEC §7 code. Exhaustive on purpose: a new variant must choose its code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Unauthenticated => "UNAUTHENTICATED",
+            Error::Forbidden(_) => "FORBIDDEN",
+            Error::NotFound => "NOT_FOUND",
+            Error::BadUserInput { .. } => "BAD_USER_INPUT",
+            Error::Conflict(_) => "CONFLICT",
+            Error::Internal(_) => "INTERNAL",
+        }
+    }
+
+    pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Error {
+        Error::BadUserInput {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn internal(cause: impl std::error::Error + Send + Sync + 'static) -> Error {
+        Error::Internal(Arc::new(cause))
+    }
+}
+
+impl From<Denial> for Error {
+    fn from(denial: Denial) -> Error {
+        match denial {
+            Denial::ModuleForbidden(m) => Error::Forbidden(format!("no access to module `{}`", m.name())),
+            Denial::NotAllowed => Error::Forbidden("not allowed".into()),
+        }
+    }
+}
+
+impl From<diesel::result::Error> for Error {
+    fn from(e: diesel::result::Error) -> Error {
+        Error::internal(e)
+    }
+}
+
+impl From<crate::db::PoolError> for Error {
+    fn from(e: crate::db::PoolError) -> Error {
+        Error::internal(e)
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

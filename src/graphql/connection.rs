@@ -1,0 +1,236 @@
+//! Relay-style connections (SPEC §7). Cursors are opaque, and built only from the sort
+//! key of the list, which is always visible (ids, names, titles, numbers): they reveal
+//! nothing a caller could not see.
+
+use async_graphql::{Context, Object, SimpleObject};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use uuid::Uuid;
+
+use super::ContextExt;
+use crate::db::queries::Page;
+use crate::error::{Error, Result};
+
+/// Something listed in a connection: it knows its cursor.
+pub trait Node {
+    fn cursor(&self) -> String;
+}
+
+#[derive(SimpleObject, Clone, Debug, Default)]
+pub struct PageInfo {
+    pub has_next_page: bool,
+    pub has_previous_page: bool,
+    pub start_cursor: Option<String>,
+    pub end_cursor: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Edge<N> {
+    pub cursor: String,
+    pub node: N,
+}
+
+/// A page of `N` with its full visible count.
+pub struct Connection<N> {
+    pub nodes: Vec<N>,
+    pub edges: Vec<Edge<N>>,
+    pub page_info: PageInfo,
+    /// The full count of what the caller may see, whatever the page.
+    pub total_count: i64,
+}
+
+/// The GraphQL types `XConnection` and `XEdge` for one node type.
+macro_rules! connection_types {
+    ($($node:ty => $connection:literal, $edge:literal;)*) => {$(
+        #[Object(name = $connection)]
+        impl Connection<$node> {
+            async fn nodes(&self) -> &[$node] {
+                &self.nodes
+            }
+
+            async fn edges(&self) -> &[Edge<$node>] {
+                &self.edges
+            }
+
+            async fn page_info(&self) -> &PageInfo {
+                &self.page_info
+            }
+
+            /// Everything the caller may see in this list, on every page. One count per
+            /// list, whatever `first`: it does not weigh with the page.
+            #[graphql(complexity = 0)]
+            async fn total_count(&self) -> i64 {
+                self.total_count
+            }
+        }
+
+        #[Object(name = $edge)]
+        impl Edge<$node> {
+            async fn cursor(&self) -> &str {
+                &self.cursor
+            }
+
+            async fn node(&self) -> &$node {
+                &self.node
+            }
+        }
+    )*};
+}
+
+connection_types! {
+    super::projects::Project => "ProjectConnection", "ProjectEdge";
+    super::tasks::Task => "TaskConnection", "TaskEdge";
+    super::tasks::Comment => "CommentConnection", "CommentEdge";
+    super::invoices::Invoice => "InvoiceConnection", "InvoiceEdge";
+    super::knowledge_base::KbArticle => "KbArticleConnection", "KbArticleEdge";
+    super::crm::CrmAccount => "CrmAccountConnection", "CrmAccountEdge";
+}
+
+impl<N: Node + Clone> Connection<N> {
+    /// An empty connection: what a stripped list relation answers.
+    pub fn empty() -> Self {
+        Connection {
+            nodes: Vec::new(),
+            edges: Vec::new(),
+            page_info: PageInfo::default(),
+            total_count: 0,
+        }
+    }
+
+    /// A page from `rows` (fetched with one row more than asked, to tell whether a
+    /// next page exists).
+    pub fn page<K>(mut rows: Vec<N>, page: &Page<K>, total_count: i64) -> Self {
+        let first = usize::try_from(page.first).unwrap_or(0);
+        let has_next_page = rows.len() > first;
+        rows.truncate(first);
+        let edges: Vec<Edge<N>> = rows
+            .iter()
+            .map(|n| Edge {
+                cursor: n.cursor(),
+                node: n.clone(),
+            })
+            .collect();
+        Connection {
+            page_info: PageInfo {
+                has_next_page,
+                has_previous_page: page.after.is_some(),
+                start_cursor: edges.first().map(|e| e.cursor.clone()),
+                end_cursor: edges.last().map(|e| e.cursor.clone()),
+            },
+            nodes: rows,
+            edges,
+            total_count,
+        }
+    }
+}
+
+/// Which parts of a connection the query selected, so that no page or count is loaded
+/// for nothing.
+pub struct Wanted {
+    pub page: bool,
+    pub count: bool,
+}
+
+pub fn wanted(ctx: &Context<'_>) -> Wanted {
+    let look = ctx.look_ahead();
+    Wanted {
+        page: look.field("nodes").exists() || look.field("edges").exists() || look.field("pageInfo").exists(),
+        count: look.field("totalCount").exists(),
+    }
+}
+
+pub fn encode_id(tag: &str, id: Uuid) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{tag}:{id}"))
+}
+
+pub fn encode_name_id(tag: &str, name: &str, id: Uuid) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{tag}:{id}:{name}"))
+}
+
+pub fn encode_number(number: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("i:{number}"))
+}
+
+fn decode<'a>(raw: &'a [u8], tag: &str) -> Option<&'a str> {
+    let s = std::str::from_utf8(raw).ok()?;
+    s.strip_prefix(tag)?.strip_prefix(':')
+}
+
+fn bad_cursor() -> Error {
+    Error::bad_input("after", "malformed cursor")
+}
+
+fn first(ctx: &Context<'_>, first: Option<i32>) -> Result<i64> {
+    let max = ctx.limits().max_page;
+    let n = i64::from(first.unwrap_or(50));
+    if !(0..=max).contains(&n) {
+        return Err(Error::bad_input("first", format!("must be between 0 and {max}")));
+    }
+    Ok(n)
+}
+
+/// A page ordered by id (`after` is a cursor of `tag`).
+pub fn id_page(
+    ctx: &Context<'_>,
+    tag: &'static str,
+    n: Option<i32>,
+    after: Option<&str>,
+) -> Result<Page<Uuid>> {
+    let after = after
+        .map(|c| {
+            let raw = URL_SAFE_NO_PAD.decode(c).map_err(|_| bad_cursor())?;
+            decode(&raw, tag)
+                .and_then(|s| Uuid::parse_str(s).ok())
+                .ok_or_else(bad_cursor)
+        })
+        .transpose()?;
+    Ok(Page {
+        first: first(ctx, n)?,
+        after,
+    })
+}
+
+/// A page ordered by `(name, id)`.
+pub fn name_id_page(
+    ctx: &Context<'_>,
+    tag: &'static str,
+    n: Option<i32>,
+    after: Option<&str>,
+) -> Result<Page<(String, Uuid)>> {
+    let after = after
+        .map(|c| {
+            let raw = URL_SAFE_NO_PAD.decode(c).map_err(|_| bad_cursor())?;
+            let rest = decode(&raw, tag).ok_or_else(bad_cursor)?;
+            let (id, name) = rest.split_at_checked(36).ok_or_else(bad_cursor)?;
+            let name = name.strip_prefix(':').ok_or_else(bad_cursor)?;
+            let id = Uuid::parse_str(id).map_err(|_| bad_cursor())?;
+            Ok::<_, Error>((name.to_string(), id))
+        })
+        .transpose()?;
+    Ok(Page {
+        first: first(ctx, n)?,
+        after,
+    })
+}
+
+/// A page ordered by invoice number.
+pub fn number_page(ctx: &Context<'_>, n: Option<i32>, after: Option<&str>) -> Result<Page<String>> {
+    let after = after
+        .map(|c| {
+            let raw = URL_SAFE_NO_PAD.decode(c).map_err(|_| bad_cursor())?;
+            decode(&raw, "i").map(str::to_string).ok_or_else(bad_cursor)
+        })
+        .transpose()?;
+    Ok(Page {
+        first: first(ctx, n)?,
+        after,
+    })
+}
+
+/// The same page with one more row, to learn whether a next page exists.
+pub fn plus_one<K: Clone>(page: &Page<K>) -> Page<K> {
+    Page {
+        first: page.first + 1,
+        after: page.after.clone(),
+    }
+}

@@ -1,0 +1,228 @@
+//! Invoices and estimates (module `invoices`): the caller's account's, never drafts.
+
+use async_graphql::{Context, Enum, ID, Object};
+
+use super::connection::{self, Connection, Node};
+use super::crm::CrmAccount;
+use super::loaders::{AccountId, InvoiceId, LinesOf, ProjectId};
+use super::projects::{Project, cents};
+use super::{ContextExt, parse_id};
+use crate::access::catalog::{field, relation};
+use crate::access::{Grant, Grants, Module};
+use crate::db::{models, queries};
+use crate::error::{Error, Result};
+
+const STATUS: Grant = field(Module::Invoices, "status");
+const ISSUE_DATE: Grant = field(Module::Invoices, "issue_date");
+const DUE_DATE: Grant = field(Module::Invoices, "due_date");
+const TOTAL: Grant = field(Module::Invoices, "total");
+const CURRENCY: Grant = field(Module::Invoices, "currency");
+const PAID_AMOUNT: Grant = field(Module::Invoices, "paid_amount");
+const ACCOUNT: Grant = relation(Module::Invoices, "account");
+const PROJECT: Grant = relation(Module::Invoices, "project");
+const LINES: Grant = relation(Module::Invoices, "lines");
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum InvoiceKind {
+    Invoice,
+    Estimate,
+}
+
+impl InvoiceKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            InvoiceKind::Invoice => "INVOICE",
+            InvoiceKind::Estimate => "ESTIMATE",
+        }
+    }
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum InvoiceStatus {
+    Draft,
+    Sent,
+    Accepted,
+    Paid,
+    Overdue,
+    Cancelled,
+}
+
+impl InvoiceStatus {
+    fn parse(s: &str) -> Option<InvoiceStatus> {
+        match s {
+            "DRAFT" => Some(InvoiceStatus::Draft),
+            "SENT" => Some(InvoiceStatus::Sent),
+            "ACCEPTED" => Some(InvoiceStatus::Accepted),
+            "PAID" => Some(InvoiceStatus::Paid),
+            "OVERDUE" => Some(InvoiceStatus::Overdue),
+            "CANCELLED" => Some(InvoiceStatus::Cancelled),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Invoice {
+    row: models::Invoice,
+    grants: Grants,
+}
+
+impl Invoice {
+    /// An invoice loaded in scope, with the grants of its project (if any).
+    fn new(ctx: &Context<'_>, row: models::Invoice) -> Result<Invoice> {
+        let grants = ctx.access()?.project_grants(row.project_id);
+        Ok(Invoice { row, grants })
+    }
+}
+
+impl Node for Invoice {
+    fn cursor(&self) -> String {
+        connection::encode_number(&self.row.number)
+    }
+}
+
+/// An invoice or an estimate.
+#[Object]
+impl Invoice {
+    async fn id(&self) -> ID {
+        ID(self.row.id.to_string())
+    }
+
+    async fn number(&self) -> &str {
+        &self.row.number
+    }
+
+    async fn kind(&self) -> InvoiceKind {
+        if self.row.kind == "ESTIMATE" {
+            InvoiceKind::Estimate
+        } else {
+            InvoiceKind::Invoice
+        }
+    }
+
+    async fn status(&self) -> Option<InvoiceStatus> {
+        self.grants
+            .reveal(STATUS, &self.row.status)
+            .and_then(|s| InvoiceStatus::parse(s))
+    }
+
+    async fn issue_date(&self) -> Option<chrono::NaiveDate> {
+        self.grants.reveal(ISSUE_DATE, self.row.issue_date).flatten()
+    }
+
+    async fn due_date(&self) -> Option<chrono::NaiveDate> {
+        self.grants.reveal(DUE_DATE, self.row.due_date).flatten()
+    }
+
+    async fn total(&self) -> Option<f64> {
+        self.grants.reveal(TOTAL, cents(self.row.total_cents))
+    }
+
+    async fn currency(&self) -> Option<&str> {
+        self.grants.reveal(CURRENCY, self.row.currency.as_str())
+    }
+
+    async fn paid_amount(&self) -> Option<f64> {
+        self.grants.reveal(PAID_AMOUNT, cents(self.row.paid_cents))
+    }
+
+    /// Needs `crm` access (workspace roles).
+    async fn account(&self, ctx: &Context<'_>) -> Result<Option<CrmAccount>> {
+        if !self.grants.allows(ACCOUNT) {
+            return Ok(None);
+        }
+        let row = ctx.loader().load_one(AccountId(self.row.account_id)).await?;
+        row.map(|r| CrmAccount::new(ctx, r)).transpose()
+    }
+
+    /// Needs the project in scope with `projects` access.
+    async fn project(&self, ctx: &Context<'_>) -> Result<Option<Project>> {
+        let Some(id) = self.grants.reveal(PROJECT, self.row.project_id).flatten() else {
+            return Ok(None);
+        };
+        let row = ctx.loader().load_one(ProjectId(id)).await?;
+        row.map(|r| Project::new(ctx, r)).transpose()
+    }
+
+    async fn lines(&self, ctx: &Context<'_>) -> Result<Vec<InvoiceLine>> {
+        if !self.grants.allows(LINES) {
+            return Ok(Vec::new());
+        }
+        let lines = ctx.loader().load_one(LinesOf(self.row.id)).await?;
+        Ok(lines.unwrap_or_default().into_iter().map(InvoiceLine).collect())
+    }
+}
+
+#[derive(Clone)]
+pub struct InvoiceLine(models::InvoiceLine);
+
+/// A line of an invoice; all fields show whenever the relation does.
+#[Object]
+impl InvoiceLine {
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+
+    async fn quantity(&self) -> f64 {
+        self.0.quantity
+    }
+
+    async fn unit_price(&self) -> f64 {
+        cents(self.0.unit_price_cents)
+    }
+
+    async fn amount(&self) -> f64 {
+        cents(self.0.amount_cents)
+    }
+}
+
+#[derive(Default)]
+pub struct InvoicesQuery;
+
+#[Object]
+impl InvoicesQuery {
+    /// Invoices and estimates, by number.
+    #[graphql(complexity = "first.unwrap_or(50).max(1) as usize * child_complexity")]
+    async fn invoices(
+        &self,
+        ctx: &Context<'_>,
+        kind: Option<InvoiceKind>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<Invoice>> {
+        let access = ctx.access()?;
+        access.root(Module::Invoices)?;
+        let page = connection::number_page(ctx, first, after.as_deref())?;
+        let scope = access.scope(Module::Invoices);
+        let kind = kind.map(InvoiceKind::as_str);
+        let wanted = connection::wanted(ctx);
+        let mut conn = ctx.pool()?.get().await?;
+        let rows = if wanted.page {
+            queries::invoices_page(&mut conn, &scope, kind, &connection::plus_one(&page)).await?
+        } else {
+            Vec::new()
+        };
+        let total = if wanted.count {
+            queries::invoices_count(&mut conn, &scope, kind).await?
+        } else {
+            0
+        };
+        drop(conn);
+        let nodes = rows
+            .into_iter()
+            .map(|r| Invoice::new(ctx, r))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Connection::page(nodes, &page, total))
+    }
+
+    async fn invoice(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Invoice>> {
+        ctx.access()?.root(Module::Invoices)?;
+        let id = parse_id("id", &id)?;
+        let row = ctx
+            .loader()
+            .load_one(InvoiceId(id))
+            .await?
+            .ok_or(Error::NotFound)?;
+        Invoice::new(ctx, row).map(Some)
+    }
+}

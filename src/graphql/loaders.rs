@@ -1,0 +1,190 @@
+//! Every batched load, built per request for the caller: each query runs with the
+//! caller's scope for its module, so a loader can only ever return visible rows.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Arc;
+
+use async_graphql::dataloader::Loader;
+use uuid::Uuid;
+
+use crate::access::{Access, Module, Scope};
+use crate::db::models::*;
+use crate::db::queries::{self, Page};
+use crate::db::{DbConn, DbPool};
+use crate::error::{Error, Result};
+
+pub struct Fetch {
+    pool: DbPool,
+    access: Option<Arc<Access>>,
+}
+
+impl Fetch {
+    pub fn new(pool: DbPool, access: Option<Arc<Access>>) -> Fetch {
+        Fetch { pool, access }
+    }
+
+    async fn conn(&self) -> Result<DbConn> {
+        Ok(self.pool.get().await?)
+    }
+
+    fn access(&self) -> Result<&Access> {
+        self.access.as_deref().ok_or(Error::Unauthenticated)
+    }
+
+    fn scope(&self, module: Module) -> Result<Scope> {
+        Ok(self.access()?.scope(module))
+    }
+
+    fn workspace_id(&self) -> Result<Uuid> {
+        Ok(self.access()?.caller().workspace_id())
+    }
+}
+
+fn by_key<K: Hash + Eq, V>(rows: Vec<V>, key: impl Fn(&V) -> K) -> HashMap<K, V> {
+    rows.into_iter().map(|r| (key(&r), r)).collect()
+}
+
+fn counts(rows: Vec<ChildCount>, keys: &[Uuid]) -> HashMap<Uuid, i64> {
+    let mut out: HashMap<Uuid, i64> = keys.iter().map(|k| (*k, 0)).collect();
+    out.extend(rows.into_iter().map(|c| (c.parent_id, c.n)));
+    out
+}
+
+macro_rules! key {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub struct $name(pub Uuid);
+    };
+}
+
+key!(/// A staff user (owner, assignee, author).
+    StaffId);
+key!(/// An external user (comment author).
+    ExternalUserId);
+key!(StageId);
+key!(/// A project in scope whose grants name `projects`.
+    ProjectId);
+key!(/// The budget of a project in scope.
+    BudgetOf);
+key!(/// The caller's own account (any account of the workspace for staff).
+    AccountId);
+key!(TaskId);
+key!(InvoiceId);
+key!(ArticleId);
+key!(/// The lines of an invoice in scope.
+    LinesOf);
+key!(TaskCountOf);
+key!(CommentCountOf);
+key!(SubprojectCountOf);
+
+/// A page of a project's tasks.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TasksOf(pub Uuid, pub Page<Uuid>);
+/// A page of a task's comments.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct CommentsOf(pub Uuid, pub Page<Uuid>);
+/// A page of a project's sub-projects.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SubprojectsOf(pub Uuid, pub Page<(String, Uuid)>);
+
+macro_rules! by_id_loader {
+    ($key:ident => $value:ty, |$this:ident, $conn:ident, $ids:ident| $query:expr, $id:ident) => {
+        impl Loader<$key> for Fetch {
+            type Value = $value;
+            type Error = Error;
+
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, $value>> {
+                let $this = self;
+                let $ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+                let mut $conn = self.conn().await?;
+                let rows: Vec<$value> = $query.await?;
+                Ok(by_key(rows, |r| $key(r.$id)))
+            }
+        }
+    };
+}
+
+by_id_loader!(StaffId => StaffUser, |this, conn, ids| queries::staff_by_ids(&mut conn, this.workspace_id()?, &ids), id);
+by_id_loader!(ExternalUserId => ExternalUser, |this, conn, ids| queries::external_users_by_ids(&mut conn, this.workspace_id()?, &ids), id);
+by_id_loader!(StageId => ProjectStage, |this, conn, ids| queries::stages_by_ids(&mut conn, this.workspace_id()?, &ids), id);
+by_id_loader!(ProjectId => Project, |this, conn, ids| queries::projects_by_ids(&mut conn, &this.scope(Module::Projects)?, &ids), id);
+by_id_loader!(BudgetOf => Budget, |this, conn, ids| queries::budgets_by_projects(&mut conn, &this.scope(Module::Projects)?, &ids), project_id);
+by_id_loader!(AccountId => Account, |this, conn, ids| queries::accounts_by_ids(&mut conn, &this.scope(Module::Crm)?, &ids), id);
+by_id_loader!(TaskId => Task, |this, conn, ids| queries::tasks_by_ids(&mut conn, &this.scope(Module::Tasks)?, &ids), id);
+by_id_loader!(InvoiceId => Invoice, |this, conn, ids| queries::invoices_by_ids(&mut conn, &this.scope(Module::Invoices)?, &ids), id);
+by_id_loader!(ArticleId => KbArticle, |this, conn, ids| queries::articles_by_ids(&mut conn, &this.scope(Module::KnowledgeBase)?, &ids), id);
+
+impl Loader<LinesOf> for Fetch {
+    type Value = Vec<InvoiceLine>;
+    type Error = Error;
+
+    async fn load(&self, keys: &[LinesOf]) -> Result<HashMap<LinesOf, Vec<InvoiceLine>>> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = queries::lines_by_invoices(&mut *self.conn().await?, &self.scope(Module::Invoices)?, &ids)
+            .await?;
+        let mut out: HashMap<LinesOf, Vec<InvoiceLine>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        for line in rows {
+            out.entry(LinesOf(line.invoice_id)).or_default().push(line);
+        }
+        Ok(out)
+    }
+}
+
+macro_rules! count_loader {
+    ($key:ident, $module:expr, $query:path) => {
+        impl Loader<$key> for Fetch {
+            type Value = i64;
+            type Error = Error;
+
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, i64>> {
+                let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+                let rows = $query(&mut *self.conn().await?, &self.scope($module)?, &ids).await?;
+                Ok(counts(rows, &ids)
+                    .into_iter()
+                    .map(|(k, v)| ($key(k), v))
+                    .collect())
+            }
+        }
+    };
+}
+
+count_loader!(TaskCountOf, Module::Tasks, queries::tasks_counts);
+count_loader!(CommentCountOf, Module::Tasks, queries::comments_counts);
+count_loader!(SubprojectCountOf, Module::Projects, queries::subprojects_counts);
+
+/// One query per distinct page among the keys, each for all the parents asking for
+/// that page; rows are then handed to their parent.
+macro_rules! page_loader {
+    ($key:ident => $row:ty, $module:expr, $query:path, |$r:ident| $parent:expr) => {
+        impl Loader<$key> for Fetch {
+            type Value = Vec<$row>;
+            type Error = Error;
+
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Vec<$row>>> {
+                let scope = self.scope($module)?;
+                let mut conn = self.conn().await?;
+                let mut groups: HashMap<_, Vec<Uuid>> = HashMap::new();
+                for k in keys {
+                    groups.entry(k.1.clone()).or_default().push(k.0);
+                }
+                let mut out: HashMap<$key, Vec<$row>> =
+                    keys.iter().map(|k| (k.clone(), Vec::new())).collect();
+                for (page, parents) in groups {
+                    for $r in $query(&mut conn, &scope, &parents, &page).await? {
+                        let parent: Uuid = $parent;
+                        if let Some(list) = out.get_mut(&$key(parent, page.clone())) {
+                            list.push($r);
+                        }
+                    }
+                }
+                Ok(out)
+            }
+        }
+    };
+}
+
+page_loader!(TasksOf => Task, Module::Tasks, queries::tasks_pages, |t| t.project_id);
+page_loader!(CommentsOf => ProjectComment, Module::Tasks, queries::comments_pages, |c| c.comment.task_id);
+page_loader!(SubprojectsOf => Project, Module::Projects, queries::subprojects_pages, |p| p.parent_id.unwrap_or_default());

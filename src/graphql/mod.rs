@@ -1,0 +1,130 @@
+//! The GraphQL API: root objects, one file per module, thin types over rows. Every
+//! resolver of a grantable field asks the grants carried by its record; every list and
+//! lookup loads through `loaders` with the caller's scope.
+
+mod batches;
+pub mod connection;
+mod crm;
+mod errors;
+mod invoices;
+mod knowledge_base;
+pub mod loaders;
+mod projects;
+mod tasks;
+mod users;
+mod viewer;
+
+use std::sync::Arc;
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, EmptyMutation, EmptySubscription, MergedObject, Schema};
+
+pub use errors::{ErrorCodes, with_code as errors_with_code};
+
+use crate::access::Access;
+use crate::auth::Identity;
+use crate::config::Limits;
+use crate::db::DbPool;
+use crate::error::{Error, Result};
+use loaders::Fetch;
+
+pub type PortalSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
+
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(
+    viewer::ViewerQuery,
+    crm::CrmQuery,
+    projects::ProjectsQuery,
+    tasks::TasksQuery,
+    invoices::InvoicesQuery,
+    knowledge_base::KnowledgeBaseQuery,
+);
+
+pub fn build_schema(limits: Limits) -> PortalSchema {
+    Schema::build(QueryRoot::default(), EmptyMutation, EmptySubscription)
+        .extension(ErrorCodes)
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .data(limits)
+        .finish()
+}
+
+/// The SDL that `schema.graphql` must equal.
+pub fn sdl() -> String {
+    build_schema(Limits::default()).sdl()
+}
+
+/// What one request carries: the caller (absent when anonymous) and its loader.
+pub struct RequestState {
+    pub caller: Option<(Arc<Access>, Identity)>,
+    pub pool: DbPool,
+}
+
+/// Runs a batch of operations for one caller, each with its own loader, whose batches
+/// run on this task (see [`batches`]).
+pub async fn execute(
+    schema: &PortalSchema,
+    caller: Option<(Arc<Access>, Identity)>,
+    pool: &DbPool,
+    mut batch: async_graphql::BatchRequest,
+) -> async_graphql::BatchResponse {
+    let batches = batches::Batches::default();
+    for op in batch.iter_mut() {
+        let access = caller.as_ref().map(|(a, _)| a.clone());
+        let loader = DataLoader::new(Fetch::new(pool.clone(), access), batches.spawner())
+            .delay(std::time::Duration::ZERO)
+            .max_batch_size(usize::MAX);
+        op.data.insert(RequestState {
+            caller: caller.clone(),
+            pool: pool.clone(),
+        });
+        op.data.insert(loader);
+    }
+    batches.drive(schema.execute_batch(batch)).await
+}
+
+/// Per-request accessors for resolvers.
+pub trait ContextExt {
+    /// The caller's access, or `UNAUTHENTICATED`.
+    fn access(&self) -> Result<&Arc<Access>>;
+    fn identity(&self) -> Result<&Identity>;
+    fn loader(&self) -> &DataLoader<Fetch>;
+    /// For root lists that run their own page and count queries.
+    fn pool(&self) -> Result<&DbPool>;
+    fn limits(&self) -> Limits;
+}
+
+impl ContextExt for Context<'_> {
+    fn access(&self) -> Result<&Arc<Access>> {
+        self.data_opt::<RequestState>()
+            .and_then(|s| s.caller.as_ref())
+            .map(|(a, _)| a)
+            .ok_or(Error::Unauthenticated)
+    }
+
+    fn identity(&self) -> Result<&Identity> {
+        self.data_opt::<RequestState>()
+            .and_then(|s| s.caller.as_ref())
+            .map(|(_, i)| i)
+            .ok_or(Error::Unauthenticated)
+    }
+
+    fn loader(&self) -> &DataLoader<Fetch> {
+        self.data_unchecked::<DataLoader<Fetch>>()
+    }
+
+    fn pool(&self) -> Result<&DbPool> {
+        self.data_opt::<RequestState>()
+            .map(|s| &s.pool)
+            .ok_or(Error::Unauthenticated)
+    }
+
+    fn limits(&self) -> Limits {
+        self.data_opt::<Limits>().copied().unwrap_or_default()
+    }
+}
+
+/// Parses a GraphQL `ID` argument as a UUID, naming the argument when it is not one.
+pub fn parse_id(field: &str, id: &async_graphql::ID) -> Result<uuid::Uuid> {
+    uuid::Uuid::parse_str(id.as_str()).map_err(|_| Error::bad_input(field, "not a valid id"))
+}

@@ -1,0 +1,356 @@
+//! Projects (module `projects`), with their stage, budget and sub-projects.
+
+use async_graphql::{Context, Enum, ID, Object};
+use uuid::Uuid;
+
+use super::connection::{self, Connection, Node};
+use super::crm::CrmAccount;
+use super::loaders::{
+    AccountId, BudgetOf, ProjectId, StaffId, StageId, SubprojectCountOf, SubprojectsOf, TaskCountOf, TasksOf,
+};
+use super::tasks::Task;
+use super::users::User;
+use super::viewer::GrantSet;
+use super::{ContextExt, parse_id};
+use crate::access::catalog::{field, relation};
+use crate::access::{Grant, Grants, Module};
+use crate::db::models;
+use crate::db::queries::{self, Page};
+use crate::error::{Error, Result};
+
+const DESCRIPTION: Grant = field(Module::Projects, "description");
+const STATUS: Grant = field(Module::Projects, "status");
+const START_DATE: Grant = field(Module::Projects, "start_date");
+const END_DATE: Grant = field(Module::Projects, "end_date");
+const PROGRESS: Grant = field(Module::Projects, "progress");
+const STAGE: Grant = relation(Module::Projects, "stage");
+const OWNER: Grant = relation(Module::Projects, "owner");
+const BUDGET: Grant = relation(Module::Projects, "budget");
+const ACCOUNT: Grant = relation(Module::Projects, "account");
+const PARENT: Grant = relation(Module::Projects, "parent");
+const SUBPROJECTS: Grant = relation(Module::Projects, "subprojects");
+const TASKS: Grant = relation(Module::Projects, "tasks");
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum ProjectStatus {
+    Active,
+    OnHold,
+    Completed,
+}
+
+impl ProjectStatus {
+    fn parse(s: &str) -> Option<ProjectStatus> {
+        match s {
+            "ACTIVE" => Some(ProjectStatus::Active),
+            "ON_HOLD" => Some(ProjectStatus::OnHold),
+            "COMPLETED" => Some(ProjectStatus::Completed),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Project {
+    row: models::Project,
+    grants: Grants,
+}
+
+impl Project {
+    /// Wraps a row loaded in scope with the grants merged for it.
+    pub fn new(ctx: &Context<'_>, row: models::Project) -> Result<Project> {
+        let grants = ctx.access()?.project_grants(Some(row.id));
+        Ok(Project { row, grants })
+    }
+}
+
+impl Node for Project {
+    fn cursor(&self) -> String {
+        connection::encode_name_id("p", &self.row.name, self.row.id)
+    }
+}
+
+#[Object]
+impl Project {
+    async fn id(&self) -> ID {
+        ID(self.row.id.to_string())
+    }
+
+    async fn name(&self) -> &str {
+        &self.row.name
+    }
+
+    async fn description(&self) -> Option<&str> {
+        self.grants
+            .reveal(DESCRIPTION, self.row.description.as_deref())
+            .flatten()
+    }
+
+    async fn status(&self) -> Option<ProjectStatus> {
+        self.grants
+            .reveal(STATUS, &self.row.status)
+            .and_then(|s| ProjectStatus::parse(s))
+    }
+
+    async fn start_date(&self) -> Option<chrono::NaiveDate> {
+        self.grants.reveal(START_DATE, self.row.start_date).flatten()
+    }
+
+    async fn end_date(&self) -> Option<chrono::NaiveDate> {
+        self.grants.reveal(END_DATE, self.row.end_date).flatten()
+    }
+
+    /// Percent complete.
+    async fn progress(&self) -> Option<i32> {
+        self.grants.reveal(PROGRESS, self.row.progress).flatten()
+    }
+
+    async fn stage(&self, ctx: &Context<'_>) -> Result<Option<ProjectStage>> {
+        let Some(id) = self.grants.reveal(STAGE, self.row.stage_id).flatten() else {
+            return Ok(None);
+        };
+        Ok(ctx.loader().load_one(StageId(id)).await?.map(ProjectStage))
+    }
+
+    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let Some(id) = self.grants.reveal(OWNER, self.row.owner_id).flatten() else {
+            return Ok(None);
+        };
+        let staff = self.grants.is_staff();
+        Ok(ctx
+            .loader()
+            .load_one(StaffId(id))
+            .await?
+            .map(|u| User::new(u, staff)))
+    }
+
+    /// Hidden while the budget's client access is off, even when granted.
+    async fn budget(&self, ctx: &Context<'_>) -> Result<Option<Budget>> {
+        if !self.grants.allows(BUDGET) {
+            return Ok(None);
+        }
+        let budget = ctx.loader().load_one(BudgetOf(self.row.id)).await?;
+        Ok(budget
+            .filter(|b| b.client_access || self.grants.is_staff())
+            .map(|row| Budget {
+                row,
+                grants: self.grants,
+            }))
+    }
+
+    /// The client account; needs `crm` access, and only the caller's own account exists
+    /// for an external caller.
+    async fn account(&self, ctx: &Context<'_>) -> Result<Option<CrmAccount>> {
+        let Some(id) = self.grants.reveal(ACCOUNT, self.row.account_id).flatten() else {
+            return Ok(None);
+        };
+        let row = ctx.loader().load_one(AccountId(id)).await?;
+        row.map(|r| CrmAccount::new(ctx, r)).transpose()
+    }
+
+    async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Project>> {
+        let Some(id) = self.grants.reveal(PARENT, self.row.parent_id).flatten() else {
+            return Ok(None);
+        };
+        let row = ctx.loader().load_one(ProjectId(id)).await?;
+        row.map(|r| Project::new(ctx, r)).transpose()
+    }
+
+    #[graphql(complexity = "first.unwrap_or(50).max(1) as usize * child_complexity")]
+    async fn subprojects(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<Project>> {
+        let page = connection::name_id_page(ctx, "p", first, after.as_deref())?;
+        if !self.grants.allows(SUBPROJECTS) {
+            return Ok(Connection::empty());
+        }
+        let wanted = connection::wanted(ctx);
+        let loader = ctx.loader();
+        let (rows, total) = futures_util::try_join!(
+            async {
+                if !wanted.page {
+                    return Ok(Vec::new());
+                }
+                let key = SubprojectsOf(self.row.id, connection::plus_one(&page));
+                Ok::<_, Error>(loader.load_one(key).await?.unwrap_or_default())
+            },
+            async {
+                if !wanted.count {
+                    return Ok(0);
+                }
+                Ok(loader
+                    .load_one(SubprojectCountOf(self.row.id))
+                    .await?
+                    .unwrap_or(0))
+            }
+        )?;
+        let nodes = rows
+            .into_iter()
+            .map(|r| Project::new(ctx, r))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Connection::page(nodes, &page, total))
+    }
+
+    /// Tasks of the project; needs the `tasks` relation and `tasks` access here.
+    #[graphql(complexity = "first.unwrap_or(50).max(1) as usize * child_complexity")]
+    async fn tasks(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<Task>> {
+        let page = connection::id_page(ctx, "t", first, after.as_deref())?;
+        if !self.grants.allows(TASKS) || !self.grants.names(Module::Tasks) {
+            return Ok(Connection::empty());
+        }
+        project_tasks(ctx, self.row.id, page).await
+    }
+
+    /// The merged grants for this project: workspace roles and the caller's role in
+    /// the project's organization.
+    async fn my_grants(&self) -> Vec<GrantSet> {
+        GrantSet::all(&self.grants)
+    }
+
+    /// Staff only.
+    async fn archived(&self) -> Option<bool> {
+        self.grants.staff_only(self.row.archived)
+    }
+
+    /// Staff only.
+    async fn shared_with_account(&self) -> Option<bool> {
+        self.grants.staff_only(self.row.shared_with_account)
+    }
+
+    /// Staff only: whether this sub-project has its own organization.
+    async fn own_organization(&self) -> Option<bool> {
+        self.grants.staff_only(self.row.own_organization)
+    }
+}
+
+/// A page of a project's tasks, known to be visible.
+pub async fn project_tasks(ctx: &Context<'_>, project: Uuid, page: Page<Uuid>) -> Result<Connection<Task>> {
+    let wanted = connection::wanted(ctx);
+    let loader = ctx.loader();
+    let (rows, total) = futures_util::try_join!(
+        async {
+            if !wanted.page {
+                return Ok(Vec::new());
+            }
+            let key = TasksOf(project, connection::plus_one(&page));
+            Ok::<_, Error>(loader.load_one(key).await?.unwrap_or_default())
+        },
+        async {
+            if !wanted.count {
+                return Ok(0);
+            }
+            Ok(loader.load_one(TaskCountOf(project)).await?.unwrap_or(0))
+        }
+    )?;
+    let nodes = rows
+        .into_iter()
+        .map(|r| Task::new(ctx, r))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Connection::page(nodes, &page, total))
+}
+
+#[derive(Clone)]
+pub struct ProjectStage(models::ProjectStage);
+
+/// A stage of the workspace's project pipeline.
+#[Object]
+impl ProjectStage {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    async fn position(&self) -> i32 {
+        self.0.position
+    }
+}
+
+#[derive(Clone)]
+pub struct Budget {
+    row: models::Budget,
+    grants: Grants,
+}
+
+/// A project's budget; all fields show whenever the relation does.
+#[Object]
+impl Budget {
+    async fn amount(&self) -> f64 {
+        cents(self.row.amount_cents)
+    }
+
+    async fn spent(&self) -> f64 {
+        cents(self.row.spent_cents)
+    }
+
+    async fn currency(&self) -> &str {
+        &self.row.currency
+    }
+
+    /// Staff only.
+    async fn client_access(&self) -> Option<bool> {
+        self.grants.staff_only(self.row.client_access)
+    }
+}
+
+pub fn cents(c: i64) -> f64 {
+    c as f64 / 100.0
+}
+
+#[derive(Default)]
+pub struct ProjectsQuery;
+
+#[Object]
+impl ProjectsQuery {
+    /// Projects in scope whose grants name `projects`, by name.
+    #[graphql(complexity = "first.unwrap_or(50).max(1) as usize * child_complexity")]
+    async fn projects(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<Project>> {
+        let access = ctx.access()?;
+        access.root(Module::Projects)?;
+        let page = connection::name_id_page(ctx, "p", first, after.as_deref())?;
+        let scope = access.scope(Module::Projects);
+        let wanted = connection::wanted(ctx);
+        let mut conn = ctx.pool()?.get().await?;
+        let rows = if wanted.page {
+            queries::projects_page(&mut conn, &scope, &connection::plus_one(&page)).await?
+        } else {
+            Vec::new()
+        };
+        let total = if wanted.count {
+            queries::projects_count(&mut conn, &scope).await?
+        } else {
+            0
+        };
+        drop(conn);
+        let nodes = rows
+            .into_iter()
+            .map(|r| Project::new(ctx, r))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Connection::page(nodes, &page, total))
+    }
+
+    async fn project(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Project>> {
+        ctx.access()?.root(Module::Projects)?;
+        let id = parse_id("id", &id)?;
+        let row = ctx
+            .loader()
+            .load_one(ProjectId(id))
+            .await?
+            .ok_or(Error::NotFound)?;
+        Project::new(ctx, row).map(Some)
+    }
+}

@@ -1,0 +1,298 @@
+//! Tasks (module `tasks`) and their comments.
+
+use async_graphql::{Context, Enum, ID, Object};
+
+use super::connection::{self, Connection, Node};
+use super::loaders::{CommentCountOf, CommentsOf, ExternalUserId, ProjectId, StaffId, TaskId};
+use super::projects::{Project, project_tasks};
+use super::users::{CommentAuthor, PortalUser, User};
+use super::{ContextExt, parse_id};
+use crate::access::catalog::{field, relation};
+use crate::access::{Grant, Grants, Module};
+use crate::db::models;
+use crate::db::queries;
+use crate::error::{Error, Result};
+
+const DESCRIPTION: Grant = field(Module::Tasks, "description");
+const STATUS: Grant = field(Module::Tasks, "status");
+const PRIORITY: Grant = field(Module::Tasks, "priority");
+const DUE_DATE: Grant = field(Module::Tasks, "due_date");
+const ESTIMATED_HOURS: Grant = field(Module::Tasks, "estimated_hours");
+const CREATED_AT: Grant = field(Module::Tasks, "created_at");
+const COMPLETED_AT: Grant = field(Module::Tasks, "completed_at");
+const ASSIGNEE: Grant = relation(Module::Tasks, "assignee");
+const OWNER: Grant = relation(Module::Tasks, "owner");
+const PROJECT: Grant = relation(Module::Tasks, "project");
+const COMMENTS: Grant = relation(Module::Tasks, "comments");
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum TaskStatus {
+    Open,
+    InProgress,
+    Done,
+    Cancelled,
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum TaskPriority {
+    Low,
+    Normal,
+    High,
+    Urgent,
+}
+
+impl TaskStatus {
+    fn parse(s: &str) -> Option<TaskStatus> {
+        match s {
+            "OPEN" => Some(TaskStatus::Open),
+            "IN_PROGRESS" => Some(TaskStatus::InProgress),
+            "DONE" => Some(TaskStatus::Done),
+            "CANCELLED" => Some(TaskStatus::Cancelled),
+            _ => None,
+        }
+    }
+}
+
+impl TaskPriority {
+    fn parse(s: &str) -> Option<TaskPriority> {
+        match s {
+            "LOW" => Some(TaskPriority::Low),
+            "NORMAL" => Some(TaskPriority::Normal),
+            "HIGH" => Some(TaskPriority::High),
+            "URGENT" => Some(TaskPriority::Urgent),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Task {
+    row: models::Task,
+    grants: Grants,
+}
+
+impl Task {
+    /// Wraps a row loaded in scope with its project's merged grants.
+    pub fn new(ctx: &Context<'_>, row: models::Task) -> Result<Task> {
+        let grants = ctx.access()?.project_grants(Some(row.project_id));
+        Ok(Task { row, grants })
+    }
+}
+
+impl Node for Task {
+    fn cursor(&self) -> String {
+        connection::encode_id("t", self.row.id)
+    }
+}
+
+#[Object]
+impl Task {
+    async fn id(&self) -> ID {
+        ID(self.row.id.to_string())
+    }
+
+    async fn title(&self) -> &str {
+        &self.row.title
+    }
+
+    async fn description(&self) -> Option<&str> {
+        self.grants
+            .reveal(DESCRIPTION, self.row.description.as_deref())
+            .flatten()
+    }
+
+    async fn status(&self) -> Option<TaskStatus> {
+        self.grants
+            .reveal(STATUS, &self.row.status)
+            .and_then(|s| TaskStatus::parse(s))
+    }
+
+    async fn priority(&self) -> Option<TaskPriority> {
+        self.grants
+            .reveal(PRIORITY, &self.row.priority)
+            .and_then(|s| TaskPriority::parse(s))
+    }
+
+    async fn due_date(&self) -> Option<chrono::NaiveDate> {
+        self.grants.reveal(DUE_DATE, self.row.due_date).flatten()
+    }
+
+    async fn estimated_hours(&self) -> Option<f64> {
+        self.grants
+            .reveal(ESTIMATED_HOURS, self.row.estimated_hours)
+            .flatten()
+    }
+
+    async fn created_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.grants.reveal(CREATED_AT, self.row.created_at)
+    }
+
+    async fn completed_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.grants.reveal(COMPLETED_AT, self.row.completed_at).flatten()
+    }
+
+    async fn assignee(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let Some(id) = self.grants.reveal(ASSIGNEE, self.row.assignee_id).flatten() else {
+            return Ok(None);
+        };
+        let staff = self.grants.is_staff();
+        Ok(ctx
+            .loader()
+            .load_one(StaffId(id))
+            .await?
+            .map(|u| User::new(u, staff)))
+    }
+
+    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let Some(id) = self.grants.reveal(OWNER, self.row.owner_id).flatten() else {
+            return Ok(None);
+        };
+        let staff = self.grants.is_staff();
+        Ok(ctx
+            .loader()
+            .load_one(StaffId(id))
+            .await?
+            .map(|u| User::new(u, staff)))
+    }
+
+    /// Needs the `project` relation and `projects` access for that project.
+    async fn project(&self, ctx: &Context<'_>) -> Result<Option<Project>> {
+        if !self.grants.allows(PROJECT) {
+            return Ok(None);
+        }
+        let row = ctx.loader().load_one(ProjectId(self.row.project_id)).await?;
+        row.map(|r| Project::new(ctx, r)).transpose()
+    }
+
+    #[graphql(complexity = "first.unwrap_or(50).max(1) as usize * child_complexity")]
+    async fn comments(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<Comment>> {
+        let page = connection::id_page(ctx, "c", first, after.as_deref())?;
+        if !self.grants.allows(COMMENTS) {
+            return Ok(Connection::empty());
+        }
+        let wanted = connection::wanted(ctx);
+        let loader = ctx.loader();
+        let (rows, total) = futures_util::try_join!(
+            async {
+                if !wanted.page {
+                    return Ok(Vec::new());
+                }
+                let key = CommentsOf(self.row.id, connection::plus_one(&page));
+                Ok::<_, Error>(loader.load_one(key).await?.unwrap_or_default())
+            },
+            async {
+                if !wanted.count {
+                    return Ok(0);
+                }
+                Ok(loader.load_one(CommentCountOf(self.row.id)).await?.unwrap_or(0))
+            }
+        )?;
+        let grants = self.grants;
+        let nodes = rows
+            .into_iter()
+            .map(|r| Comment {
+                row: r.comment,
+                grants,
+            })
+            .collect();
+        Ok(Connection::page(nodes, &page, total))
+    }
+
+    /// Staff only.
+    async fn internal(&self) -> Option<bool> {
+        self.grants.staff_only(self.row.internal)
+    }
+}
+
+#[derive(Clone)]
+pub struct Comment {
+    row: models::Comment,
+    grants: Grants,
+}
+
+impl Node for Comment {
+    fn cursor(&self) -> String {
+        connection::encode_id("c", self.row.id)
+    }
+}
+
+/// A comment on a task; all fields show whenever the relation does.
+#[Object]
+impl Comment {
+    async fn id(&self) -> ID {
+        ID(self.row.id.to_string())
+    }
+
+    async fn body(&self) -> &str {
+        &self.row.body
+    }
+
+    async fn created_at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.row.created_at
+    }
+
+    async fn author(&self, ctx: &Context<'_>) -> Result<Option<CommentAuthor>> {
+        let staff = self.grants.is_staff();
+        if let Some(id) = self.row.author_staff_id {
+            let user = ctx.loader().load_one(StaffId(id)).await?;
+            return Ok(user.map(|u| CommentAuthor::User(User::new(u, staff))));
+        }
+        let Some(id) = self.row.author_external_id else {
+            return Ok(None);
+        };
+        let user = ctx.loader().load_one(ExternalUserId(id)).await?;
+        Ok(user.map(|u| CommentAuthor::PortalUser(PortalUser::new(u, staff))))
+    }
+
+    /// Staff only.
+    async fn internal(&self) -> Option<bool> {
+        self.grants.staff_only(self.row.internal)
+    }
+}
+
+#[derive(Default)]
+pub struct TasksQuery;
+
+#[Object]
+impl TasksQuery {
+    /// Tasks of a project in scope, in creation order; empty when the project's grants
+    /// do not name `tasks`.
+    #[graphql(complexity = "first.unwrap_or(50).max(1) as usize * child_complexity")]
+    async fn tasks(
+        &self,
+        ctx: &Context<'_>,
+        project_id: ID,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<Task>> {
+        let access = ctx.access()?;
+        access.root(Module::Tasks)?;
+        let project = parse_id("projectId", &project_id)?;
+        let page = connection::id_page(ctx, "t", first, after.as_deref())?;
+        let exists = {
+            let mut conn = ctx.pool()?.get().await?;
+            !queries::projects_by_ids(&mut conn, &access.project_existence(), &[project])
+                .await?
+                .is_empty()
+        };
+        if !exists {
+            return Err(Error::NotFound);
+        }
+        if !access.project_grants(Some(project)).names(Module::Tasks) {
+            return Ok(Connection::empty());
+        }
+        project_tasks(ctx, project, page).await
+    }
+
+    async fn task(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Task>> {
+        ctx.access()?.root(Module::Tasks)?;
+        let id = parse_id("id", &id)?;
+        let row = ctx.loader().load_one(TaskId(id)).await?.ok_or(Error::NotFound)?;
+        Task::new(ctx, row).map(Some)
+    }
+}

@@ -1,0 +1,71 @@
+//! People as relation targets: staff (`User`) and external users (`PortalUser`).
+//! They follow the relation that leads to them: `id` and `name`, `email` for staff only.
+
+use async_graphql::{ID, Object, Union};
+
+use crate::db::models::{ExternalUser, StaffUser};
+
+#[derive(Clone)]
+pub struct User {
+    row: StaffUser,
+    staff_caller: bool,
+}
+
+impl User {
+    pub fn new(row: StaffUser, staff_caller: bool) -> User {
+        User { row, staff_caller }
+    }
+}
+
+/// A staff member of the workspace.
+#[Object]
+impl User {
+    async fn id(&self) -> ID {
+        ID(self.row.id.to_string())
+    }
+
+    async fn name(&self) -> &str {
+        &self.row.name
+    }
+
+    /// Staff callers only.
+    async fn email(&self) -> Option<&str> {
+        self.staff_caller.then_some(self.row.email.as_str())
+    }
+}
+
+#[derive(Clone)]
+pub struct PortalUser {
+    row: ExternalUser,
+    staff_caller: bool,
+}
+
+impl PortalUser {
+    pub fn new(row: ExternalUser, staff_caller: bool) -> PortalUser {
+        PortalUser { row, staff_caller }
+    }
+}
+
+/// An external user (a client's contact).
+#[Object]
+impl PortalUser {
+    async fn id(&self) -> ID {
+        ID(self.row.id.to_string())
+    }
+
+    async fn name(&self) -> &str {
+        &self.row.name
+    }
+
+    /// Staff callers only.
+    async fn email(&self) -> Option<&str> {
+        self.staff_caller.then_some(self.row.email.as_str())
+    }
+}
+
+/// Who wrote a comment.
+#[derive(Union, Clone)]
+pub enum CommentAuthor {
+    User(User),
+    PortalUser(PortalUser),
+}

@@ -1,0 +1,198 @@
+//! HTTP routes: `/` (GraphiQL), `/graphql` (GET and POST, batches), `/schema.graphql`, `/healthz`,
+//! `/readyz`, `/metrics`, and in development `/dev/personas`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_graphql::{BatchRequest, BatchResponse, ServerError};
+use axum::body::to_bytes;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::Utc;
+
+use crate::auth::{self, Claims, TokenKind, Tokens};
+use crate::config::Config;
+use crate::db::{DbPool, StatementCounter, queries};
+use crate::graphql::{self, PortalSchema};
+
+pub struct AppState {
+    pub schema: PortalSchema,
+    pub pool: DbPool,
+    pub tokens: Tokens,
+    pub config: Config,
+    pub statements: StatementCounter,
+    pub requests: AtomicU64,
+}
+
+pub type App = Arc<AppState>;
+
+pub fn router(state: App) -> Router {
+    Router::new()
+        .route("/", get(playground))
+        .route("/playground/{file}", get(playground_asset))
+        .route("/graphql", get(graphql_http).post(graphql_http))
+        .route("/schema.graphql", get(schema_sdl))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/dev/personas", get(personas))
+        .with_state(state)
+}
+
+async fn playground() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CONTENT_SECURITY_POLICY, crate::playground::CSP),
+        ],
+        crate::playground::INDEX,
+    )
+}
+
+/// The schema the server serves, as SDL (also committed as `schema.graphql`).
+async fn schema_sdl(State(app): State<App>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        app.schema.sdl(),
+    )
+}
+
+async fn playground_asset(Path(file): Path<String>) -> Response {
+    match crate::playground::asset(&file) {
+        Some((mime, body)) => (
+            [
+                (header::CONTENT_TYPE, mime),
+                (header::CACHE_CONTROL, "public, max-age=3600"),
+            ],
+            body,
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+async fn readyz(State(app): State<App>) -> Response {
+    let ready = match app.pool.get().await {
+        Ok(mut conn) => queries::ping(&mut conn).await.is_ok(),
+        Err(_) => false,
+    };
+    if ready {
+        "ready".into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
+    }
+}
+
+async fn metrics(State(app): State<App>) -> String {
+    format!(
+        "# HELP portal_sql_statements_total SQL statements run by the pool.\n\
+         # TYPE portal_sql_statements_total counter\n\
+         portal_sql_statements_total {}\n\
+         # HELP portal_graphql_requests_total GraphQL HTTP requests served.\n\
+         # TYPE portal_graphql_requests_total counter\n\
+         portal_graphql_requests_total {}\n",
+        app.statements.get(),
+        app.requests.load(Ordering::Relaxed)
+    )
+}
+
+/// The demo personas with fresh tokens, for the playground's switcher. Development only.
+async fn personas(State(app): State<App>) -> Response {
+    if !app.config.dev_mode {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let mut out = Vec::new();
+    let Ok(mut conn) = app.pool.get().await else {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    };
+    for (email, name, kind) in crate::seed::PERSONAS {
+        if let Ok(Some((id, ws, staff))) = queries::user_id_by_email(&mut conn, email).await {
+            let claims = Claims {
+                sub: id,
+                kind: if staff {
+                    TokenKind::Staff
+                } else {
+                    TokenKind::External
+                },
+                ws,
+                exp: (Utc::now() + chrono::Duration::hours(12)).timestamp(),
+            };
+            out.push(serde_json::json!({
+                "email": email, "name": name, "kind": kind, "token": app.tokens.mint(&claims),
+            }));
+        }
+    }
+    Json(out).into_response()
+}
+
+fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = serde_json::json!({
+        "errors": [{ "message": message, "extensions": { "code": code } }]
+    });
+    (status, Json(body)).into_response()
+}
+
+async fn graphql_http(State(app): State<App>, request: Request) -> Response {
+    app.requests.fetch_add(1, Ordering::Relaxed);
+    let headers = request.headers().clone();
+    let batch = match parse_request(&app, request).await {
+        Ok(b) => b,
+        Err(response) => return response,
+    };
+    let max_batch = app.config.limits.max_batch;
+    if let BatchRequest::Batch(ops) = &batch
+        && ops.len() > max_batch
+    {
+        let msg = format!("at most {max_batch} operations per batch");
+        return error_response(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", &msg);
+    }
+    let caller = match caller(&app, &headers).await {
+        Ok(c) => c,
+        Err(e) => {
+            let mut err = ServerError::new(e.to_string(), None);
+            err.source = Some(Arc::new(e));
+            graphql::errors_with_code(&mut err);
+            return Json(async_graphql::Response::from_errors(vec![err])).into_response();
+        }
+    };
+    let response: BatchResponse = graphql::execute(&app.schema, caller, &app.pool, batch).await;
+    Json(response).into_response()
+}
+
+async fn parse_request(app: &AppState, request: Request) -> Result<BatchRequest, Response> {
+    let bad = |m: String| error_response(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", &m);
+    if request.method() == Method::GET {
+        let query = request.uri().query().unwrap_or_default();
+        return async_graphql::http::parse_query_string(query)
+            .map(BatchRequest::Single)
+            .map_err(|e| bad(format!("malformed request: {e}")));
+    }
+    let limit = app.config.limits.max_body_bytes;
+    let bytes = to_bytes(request.into_body(), limit).await.map_err(|_| {
+        error_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "BAD_USER_INPUT",
+            &format!("request body is larger than {limit} bytes"),
+        )
+    })?;
+    serde_json::from_slice::<BatchRequest>(&bytes).map_err(|e| bad(format!("malformed request: {e}")))
+}
+
+/// The caller of a request: `None` (anonymous) without a token or with one that is
+/// invalid, expired, or of an unknown or revoked user.
+async fn caller(
+    app: &AppState,
+    headers: &HeaderMap,
+) -> crate::error::Result<Option<(Arc<crate::access::Access>, auth::Identity)>> {
+    let header = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let Some(claims) = auth::bearer(header).and_then(|t| app.tokens.verify(t)) else {
+        return Ok(None);
+    };
+    let mut conn = app.pool.get().await?;
+    Ok(auth::authenticate(&mut conn, &claims)
+        .await?
+        .map(|(a, i)| (Arc::new(a), i)))
+}

@@ -1,0 +1,15 @@
+//! portal-gateway: a GraphQL server for client portals that decides, per caller and per
+//! field, what is visible. See `README.md` and `SPEC.md`.
+//!
+//! A request goes `http` → `auth` (who) → `graphql` (resolvers) → `access` (what they
+//! may see) → `db` (scoped SQL).
+
+pub mod access;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod playground;
+pub mod seed;

@@ -1,0 +1,136 @@
+//! The `portal-gateway` binary: parse the command line and configuration, then serve,
+//! migrate, seed or mint a token. Nothing else lives here.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use portal_gateway::auth::{Claims, TokenKind, Tokens};
+use portal_gateway::config::Config;
+use portal_gateway::db::{self, StatementCounter, queries};
+use portal_gateway::http::{self, AppState};
+use portal_gateway::{graphql, seed};
+
+/// GraphQL gateway for client portals. Configuration comes from the environment
+/// (see `.env.example`).
+#[derive(Parser)]
+#[command(name = "portal-gateway", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve GraphQL, GraphiQL and the health endpoints on LISTEN_ADDR.
+    Serve {
+        /// Apply pending migrations before serving.
+        #[arg(long)]
+        migrate: bool,
+    },
+    /// Apply pending migrations to DATABASE_URL.
+    Migrate,
+    /// Load data: `seed demo` replaces the demo workspaces.
+    Seed {
+        /// What to load (only `demo`).
+        dataset: String,
+    },
+    /// Mint a bearer token for a user, for development and tests.
+    Token {
+        /// The user's e-mail (staff or external).
+        #[arg(long)]
+        email: String,
+        /// Lifetime in hours.
+        #[arg(long, default_value_t = 12)]
+        hours: i64,
+    },
+    /// Print the GraphQL schema (SDL) that the server serves.
+    Schema,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "portal_gateway=info,warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    if let Command::Schema = cli.command {
+        print!("{}", graphql::sdl());
+        return Ok(());
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(run(cli.command))
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    match command {
+        Command::Serve { migrate } => {
+            if migrate {
+                db::migrate(&config.database_url).await?;
+            }
+            serve(config).await
+        }
+        Command::Migrate => {
+            let n = db::migrate(&config.database_url).await?;
+            println!("applied {n} migration(s)");
+            Ok(())
+        }
+        Command::Seed { dataset } => {
+            if dataset != "demo" {
+                bail!("unknown dataset {dataset:?} (only `demo`)");
+            }
+            seed::demo(&config.database_url).await?;
+            println!("seeded the demo workspace");
+            Ok(())
+        }
+        Command::Token { email, hours } => {
+            let pool = db::pool(&config.database_url, 1, &StatementCounter::default())?;
+            let mut conn = pool.get().await.context("connecting to the database")?;
+            let Some((id, ws, staff)) = queries::user_id_by_email(&mut conn, &email).await? else {
+                bail!("no user with e-mail {email}");
+            };
+            let claims = Claims {
+                sub: id,
+                kind: if staff {
+                    TokenKind::Staff
+                } else {
+                    TokenKind::External
+                },
+                ws,
+                exp: (chrono::Utc::now() + chrono::Duration::hours(hours)).timestamp(),
+            };
+            println!("{}", Tokens::hs256(&config.jwt_secret.0).mint(&claims));
+            Ok(())
+        }
+        Command::Schema => Ok(()),
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let statements = StatementCounter::default();
+    let pool = db::pool(&config.database_url, config.pool_size, &statements)?;
+    let listener = tokio::net::TcpListener::bind(config.listen_addr)
+        .await
+        .with_context(|| format!("binding {}", config.listen_addr))?;
+    let addr = listener.local_addr()?;
+    let state = Arc::new(AppState {
+        schema: graphql::build_schema(config.limits),
+        pool,
+        tokens: Tokens::hs256(&config.jwt_secret.0),
+        statements,
+        requests: AtomicU64::new(0),
+        config,
+    });
+    tracing::info!(%addr, dev_mode = state.config.dev_mode, "serving GraphiQL at http://{addr}/");
+    axum::serve(listener, http::router(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}

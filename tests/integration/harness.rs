@@ -1,0 +1,304 @@
+//! The test harness: a fresh database per test, cloned from a template that is migrated
+//! and seeded once (per content of the migrations and the demo), and the real server on
+//! a random port, spoken to over HTTP.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+use portal_gateway::auth::{Claims, TokenKind, Tokens};
+use portal_gateway::config::{Config, Limits, Secret};
+use portal_gateway::db::{self, StatementCounter, queries};
+use portal_gateway::graphql;
+use portal_gateway::http::{self, AppState};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+pub const SECRET: &str = "test-secret-for-integration-tests";
+
+/// The server's PostgreSQL (a maintenance database on it): `DATABASE_URL` if set.
+fn admin_url() -> String {
+    std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn url_for(database: &str) -> String {
+    let admin = admin_url();
+    let (base, rest) = admin.rsplit_once('/').unwrap_or((&admin, ""));
+    let query = rest
+        .split_once('?')
+        .map(|(_, q)| format!("?{q}"))
+        .unwrap_or_default();
+    format!("{base}/{database}{query}")
+}
+
+fn template_name() -> String {
+    let mut h = DefaultHasher::new();
+    portal_gateway::seed::DEMO_SQL.hash(&mut h);
+    for m in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations")).unwrap() {
+        let dir = m.unwrap().path();
+        dir.hash(&mut h);
+        std::fs::read_to_string(dir.join("up.sql")).unwrap().hash(&mut h);
+    }
+    format!("portal_tmpl_{:016x}", h.finish())
+}
+
+async fn admin() -> AsyncPgConnection {
+    AsyncPgConnection::establish(&admin_url())
+        .await
+        .expect("PostgreSQL reachable at DATABASE_URL")
+}
+
+/// Creates the template if it does not exist yet, once across parallel test processes.
+async fn ensure_template() -> String {
+    let name = template_name();
+    let mut conn = admin().await;
+    conn.batch_execute("SELECT pg_advisory_lock(727274)")
+        .await
+        .unwrap();
+    let exists = diesel_async::RunQueryDsl::load::<Exists>(
+        diesel::sql_query("SELECT count(*) AS n FROM pg_database WHERE datname = $1")
+            .bind::<diesel::sql_types::Text, _>(&name),
+        &mut conn,
+    )
+    .await
+    .unwrap()[0]
+        .n
+        > 0;
+    if !exists {
+        let building = format!("{name}_building");
+        conn.batch_execute(&format!("DROP DATABASE IF EXISTS {building}"))
+            .await
+            .unwrap();
+        conn.batch_execute(&format!("CREATE DATABASE {building}"))
+            .await
+            .unwrap();
+        let url = url_for(&building);
+        db::migrate(&url).await.unwrap();
+        portal_gateway::seed::demo(&url).await.unwrap();
+        conn.batch_execute(&format!("ALTER DATABASE {building} RENAME TO {name}"))
+            .await
+            .unwrap();
+    }
+    conn.batch_execute("SELECT pg_advisory_unlock(727274)")
+        .await
+        .unwrap();
+    name
+}
+
+#[derive(diesel::QueryableByName)]
+struct Exists {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub database: String,
+    pub url: String,
+    pub http: reqwest::Client,
+    tokens: Tokens,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl TestApp {
+    /// A server over a fresh copy of the demo.
+    pub async fn demo() -> TestApp {
+        TestApp::with(Limits::default(), false).await
+    }
+
+    pub async fn with(limits: Limits, dev_mode: bool) -> TestApp {
+        let template = ensure_template().await;
+        let database = format!("portal_test_{}", Uuid::now_v7().simple());
+        admin()
+            .await
+            .batch_execute(&format!("CREATE DATABASE {database} TEMPLATE {template}"))
+            .await
+            .unwrap();
+        let url = url_for(&database);
+        let statements = StatementCounter::default();
+        let pool = db::pool(&url, 8, &statements).unwrap();
+        let config = Config {
+            database_url: url.clone(),
+            jwt_secret: Secret(SECRET.into()),
+            listen_addr: "127.0.0.1:0".parse().unwrap(),
+            dev_mode,
+            pool_size: 8,
+            limits,
+        };
+        let state = Arc::new(AppState {
+            schema: graphql::build_schema(limits),
+            pool,
+            tokens: Tokens::hs256(SECRET),
+            statements,
+            requests: AtomicU64::new(0),
+            config,
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move {
+            axum::serve(listener, http::router(state)).await.unwrap();
+        });
+        TestApp {
+            base,
+            database,
+            url,
+            http: reqwest::Client::new(),
+            tokens: Tokens::hs256(SECRET),
+            server,
+        }
+    }
+
+    /// Runs SQL on the test's database (to arrange data for a rule).
+    pub async fn sql(&self, sql: &str) {
+        let mut conn = AsyncPgConnection::establish(&self.url).await.unwrap();
+        conn.batch_execute(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{e}: {sql}"));
+    }
+
+    /// Runs SQL on the server's maintenance database.
+    pub async fn admin_sql(&self, sql: &str) {
+        admin()
+            .await
+            .batch_execute(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{e}: {sql}"));
+    }
+
+    pub async fn user_id(&self, email: &str) -> (Uuid, Uuid, bool) {
+        let mut conn = AsyncPgConnection::establish(&self.url).await.unwrap();
+        queries::user_id_by_email(&mut conn, email)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("no user {email}"))
+    }
+
+    /// A valid token for the user with this e-mail.
+    pub async fn token(&self, email: &str) -> String {
+        let (id, ws, staff) = self.user_id(email).await;
+        self.mint(id, ws, staff, 3600)
+    }
+
+    pub fn mint(&self, sub: Uuid, ws: Uuid, staff: bool, ttl_seconds: i64) -> String {
+        self.tokens.mint(&Claims {
+            sub,
+            kind: if staff {
+                TokenKind::Staff
+            } else {
+                TokenKind::External
+            },
+            ws,
+            exp: chrono::Utc::now().timestamp() + ttl_seconds,
+        })
+    }
+
+    /// POSTs a query with an optional bearer token; the whole JSON response.
+    pub async fn post(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut req = self.http.post(format!("{}/graphql", self.base)).json(&json!({
+            "query": query, "variables": variables
+        }));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let res = req.send().await.unwrap();
+        res.json().await.unwrap()
+    }
+
+    /// The query as the user with this e-mail.
+    pub async fn query_as(&self, email: &str, query: &str) -> Value {
+        let token = self.token(email).await;
+        self.post(Some(&token), query, json!({})).await
+    }
+
+    pub async fn query_vars(&self, email: &str, query: &str, variables: Value) -> Value {
+        let token = self.token(email).await;
+        self.post(Some(&token), query, variables).await
+    }
+
+    /// SQL statements run by the server so far (from `/metrics`).
+    pub async fn statements(&self) -> u64 {
+        let text = self
+            .http
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix("portal_sql_statements_total "))
+            .and_then(|n| n.trim().parse().ok())
+            .expect("statement counter on /metrics")
+    }
+
+    /// The id of the one record with `column = value` (test setup only).
+    pub async fn id_of(&self, table: &str, column: &str, value: &str) -> Uuid {
+        self.id_where(table, &format!("{column} = '{}'", value.replace('\'', "''")))
+            .await
+    }
+
+    /// The id of the one record matching a condition (test setup only).
+    pub async fn id_where(&self, table: &str, condition: &str) -> Uuid {
+        #[derive(diesel::QueryableByName)]
+        struct Id {
+            #[diesel(sql_type = diesel::sql_types::Uuid)]
+            id: Uuid,
+        }
+        let mut conn = AsyncPgConnection::establish(&self.url).await.unwrap();
+        let sql = format!("SELECT id FROM {table} WHERE {condition}");
+        let rows: Vec<Id> = diesel_async::RunQueryDsl::load(diesel::sql_query(&sql), &mut conn)
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 1, "exactly one row for {sql}");
+        rows[0].id
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+        let database = self.database.clone();
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                if let Ok(mut conn) = AsyncPgConnection::establish(&admin_url()).await {
+                    let _ = conn
+                        .batch_execute(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// The error codes of a response, in order.
+pub fn codes(response: &Value) -> Vec<String> {
+    response["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| e["extensions"]["code"].as_str().unwrap_or("<none>").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Names of the nodes of a connection at `path` in `data`.
+pub fn names(connection: &Value, key: &str) -> Vec<String> {
+    connection["nodes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no nodes in {connection}"))
+        .iter()
+        .map(|n| n[key].as_str().unwrap().to_string())
+        .collect()
+}

@@ -1,0 +1,13 @@
+//! Integration tests: the real server over HTTP against a real PostgreSQL database per
+//! test.
+
+mod harness;
+
+mod auth;
+mod deny_by_default;
+mod fixtures;
+mod hiding;
+mod roles;
+mod scope;
+mod served;
+mod statements;

@@ -1,0 +1,137 @@
+//! What the server serves besides GraphQL answers: the schema file, health, the
+//! playground.
+
+use std::process::Command;
+
+use crate::harness::TestApp;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn schema_graphql_is_what_the_server_serves() {
+    let app = TestApp::demo().await;
+    let served = app
+        .http
+        .get(format!("{}/schema.graphql", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let file = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql")).unwrap();
+    assert!(served.contains("type QueryRoot"), "{served}");
+    assert!(
+        file == served,
+        "schema.graphql differs from the served schema: run `make schema`"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_and_readiness() {
+    let app = TestApp::demo().await;
+    let get = |path: &str| app.http.get(format!("{}{path}", app.base)).send();
+    assert_eq!(get("/healthz").await.unwrap().status(), 200);
+    assert_eq!(get("/readyz").await.unwrap().status(), 200);
+    let metrics = get("/metrics").await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("portal_sql_statements_total"), "{metrics}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn readiness_fails_when_the_database_is_gone() {
+    let app = TestApp::demo().await;
+    app.sql("SELECT 1").await;
+    // Cut every connection of the test database and forbid new ones.
+    app.admin_sql(&format!(
+        "ALTER DATABASE {db} WITH ALLOW_CONNECTIONS false; \
+         SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db}';",
+        db = app.database
+    ))
+    .await;
+    let r = app.http.get(format!("{}/readyz", app.base)).send().await.unwrap();
+    assert_eq!(r.status(), 503);
+    app.admin_sql(&format!(
+        "ALTER DATABASE {} WITH ALLOW_CONNECTIONS true",
+        app.database
+    ))
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn personas_are_served_only_in_development() {
+    let app = TestApp::demo().await;
+    let r = app
+        .http
+        .get(format!("{}/dev/personas", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let dev = TestApp::with(Default::default(), true).await;
+    let personas: serde_json::Value = dev
+        .http
+        .get(format!("{}/dev/personas", dev.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let emails: Vec<&str> = personas
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["email"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        emails,
+        [
+            "ada@acme.example",
+            "sam@acme.example",
+            "greta@globex.example",
+            "frank@globex.example",
+            "ivan@initech.example"
+        ]
+    );
+    let token = personas[2]["token"].as_str().unwrap();
+    let r = dev
+        .post(Some(token), "{ viewer { name } }", serde_json::json!({}))
+        .await;
+    assert_eq!(r["data"]["viewer"]["name"], "Greta");
+}
+
+/// The bundled GraphiQL in a real headless Chromium with every off-machine request
+/// blocked: the page loads, a persona is picked, the default query runs, its result
+/// shows.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_playground_runs_a_query_as_a_persona_in_a_headless_browser_offline() {
+    let app = TestApp::with(Default::default(), true).await;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/playground/e2e/browser.mjs");
+    let base = app.base.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .args([script, &base, "greta@globex.example"])
+            .env(
+                "E2E_SCREENSHOT",
+                concat!(env!("CARGO_TARGET_TMPDIR"), "/playground.png"),
+            )
+            .output()
+            .expect("node runs (make test installs Chromium and the playground packages)")
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(report["ok"], true);
+    assert_eq!(
+        report["blocked"], 0,
+        "the page asked for something off this machine: {report}"
+    );
+    assert!(report["persona"].as_str().unwrap().contains("Greta"));
+    let result: serde_json::Value = serde_json::from_str(report["result"].as_str().unwrap()).unwrap();
+    // Greta's view of her projects, through the persona's token.
+    assert_eq!(result["data"]["projects"]["totalCount"], 3, "{result}");
+}
