@@ -8,6 +8,7 @@
 //! | `DEV_MODE` | `false` | serve the demo personas' tokens to the playground |
 //! | `DB_POOL_SIZE` | `16` | connections in the pool |
 //! | `MAX_DEPTH` | `12` | deepest query accepted |
+//! | `MAX_ALIASES` | `30` | most aliased fields in one document |
 //! | `MAX_COMPLEXITY` | `10000` | costliest query accepted (list fields weigh `first`) |
 //! | `MAX_BODY_BYTES` | `1048576` | largest request body |
 //! | `MAX_BATCH` | `10` | operations per batched request |
@@ -34,6 +35,7 @@ pub struct Config {
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
     pub max_depth: usize,
+    pub max_aliases: usize,
     pub max_complexity: usize,
     pub max_body_bytes: usize,
     pub max_batch: usize,
@@ -44,6 +46,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_depth: 12,
+            max_aliases: 30,
             max_complexity: 10_000,
             max_body_bytes: 1 << 20,
             max_batch: 10,
@@ -95,6 +98,7 @@ impl Config {
             pool_size: parsed("DB_POOL_SIZE", 16)?,
             limits: Limits {
                 max_depth: parsed("MAX_DEPTH", defaults.max_depth)?,
+                max_aliases: parsed("MAX_ALIASES", defaults.max_aliases)?,
                 max_complexity: parsed("MAX_COMPLEXITY", defaults.max_complexity)?,
                 max_body_bytes: parsed("MAX_BODY_BYTES", defaults.max_body_bytes)?,
                 max_batch: parsed("MAX_BATCH", defaults.max_batch)?,

@@ -61,13 +61,27 @@ impl From<Denial> for Error {
         match denial {
             Denial::ModuleForbidden(m) => Error::Forbidden(format!("no access to module `{}`", m.name())),
             Denial::NotAllowed => Error::Forbidden("not allowed".into()),
+            Denial::ReadOnly => Error::Forbidden("preview is read-only".into()),
+            Denial::ActionNotGranted(g) => {
+                let name = g.module.spec().names(g.kind)[g.bit as usize];
+                Error::Forbidden(format!("action `{}.{name}` not granted", g.module.name()))
+            }
         }
     }
 }
 
 impl From<diesel::result::Error> for Error {
+    /// A unique violation is a conflict with existing data (its constraint is not named
+    /// to the caller); anything else is internal.
     fn from(e: diesel::result::Error) -> Error {
-        Error::internal(e)
+        use diesel::result::{DatabaseErrorKind, Error as Db};
+        match e {
+            Db::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+                Error::Conflict("conflicts with existing data".into())
+            }
+            Db::NotFound => Error::NotFound,
+            e => Error::internal(e),
+        }
     }
 }
 

@@ -13,6 +13,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use chrono::Utc;
 
+use crate::audit::{AuditSink, AuditWriter};
 use crate::auth::{self, Claims, TokenKind, Tokens};
 use crate::config::Config;
 use crate::db::{DbPool, StatementCounter, queries};
@@ -25,9 +26,30 @@ pub struct AppState {
     pub config: Config,
     pub statements: StatementCounter,
     pub requests: AtomicU64,
+    pub audit: AuditSink,
 }
 
 pub type App = Arc<AppState>;
+
+impl AppState {
+    /// The state of a server, and the audit writer to finish on shutdown. The writer
+    /// has its own two connections, so that audit never waits for (nor is counted with)
+    /// the reads.
+    pub fn new(config: Config, pool: DbPool, statements: StatementCounter) -> anyhow::Result<(App, AuditWriter)> {
+        let audit_pool = crate::db::pool(&config.database_url, 2, &StatementCounter::default())?;
+        let (audit, writer) = AuditSink::start(audit_pool);
+        let state = AppState {
+            schema: graphql::build_schema(config.limits),
+            tokens: Tokens::hs256(&config.jwt_secret.0),
+            pool,
+            config,
+            statements,
+            requests: AtomicU64::new(0),
+            audit,
+        };
+        Ok((Arc::new(state), writer))
+    }
+}
 
 pub fn router(state: App) -> Router {
     Router::new()
@@ -158,7 +180,7 @@ async fn graphql_http(State(app): State<App>, request: Request) -> Response {
             return Json(async_graphql::Response::from_errors(vec![err])).into_response();
         }
     };
-    let response: BatchResponse = graphql::execute(&app.schema, caller, &app.pool, batch).await;
+    let response: BatchResponse = graphql::execute(&app.schema, caller, &app.pool, &app.audit, batch).await;
     Json(response).into_response()
 }
 

@@ -1,9 +1,6 @@
 //! The `portal-gateway` binary: parse the command line and configuration, then serve,
 //! migrate, seed or mint a token. Nothing else lives here.
 
-use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
-
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use portal_gateway::auth::{Claims, TokenKind, Tokens};
@@ -118,19 +115,27 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", config.listen_addr))?;
     let addr = listener.local_addr()?;
-    let state = Arc::new(AppState {
-        schema: graphql::build_schema(config.limits),
-        pool,
-        tokens: Tokens::hs256(&config.jwt_secret.0),
-        statements,
-        requests: AtomicU64::new(0),
-        config,
-    });
+    let (state, audit) = AppState::new(config, pool, statements)?;
     tracing::info!(%addr, dev_mode = state.config.dev_mode, "serving GraphiQL at http://{addr}/");
     axum::serve(listener, http::router(state))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .with_graceful_shutdown(shutdown())
         .await?;
+    // Every queued audit event is written before the process ends.
+    audit.finish().await;
     Ok(())
+}
+
+async fn shutdown() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
 }

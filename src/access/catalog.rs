@@ -175,7 +175,7 @@ pub const CATALOG: [ModuleSpec; 5] = [
 pub struct Grant {
     pub module: Module,
     pub kind: GrantKind,
-    pub(crate) bit: u32,
+    pub bit: u32,
 }
 
 const fn str_eq(a: &str, b: &str) -> bool {

@@ -61,6 +61,8 @@ pub struct Access {
     projects: HashMap<Uuid, Grants>,
     /// Modules switched off in the workspace, as a bitmask of [`Module`]s.
     disabled: u8,
+    /// The admin previewing this access (SPEC §8): read-only.
+    preview_by: Option<Uuid>,
 }
 
 /// The record sets a query may load, for one module. Turned into SQL by `db::scope`.
@@ -85,6 +87,10 @@ pub enum Denial {
     ModuleForbidden(Module),
     /// Staff-only or admin-only.
     NotAllowed,
+    /// A mutation under preview.
+    ReadOnly,
+    /// The action is not in the merged grants of the record.
+    ActionNotGranted(Grant),
 }
 
 impl Access {
@@ -98,6 +104,7 @@ impl Access {
             workspace: Grants::staff(),
             projects: HashMap::new(),
             disabled: 0,
+            preview_by: None,
         }
     }
 
@@ -126,6 +133,36 @@ impl Access {
             workspace,
             projects,
             disabled,
+            preview_by: None,
+        }
+    }
+
+    /// The same access, as previewed by an admin: what the caller would see, read-only.
+    pub fn previewed_by(mut self, admin: Uuid) -> Access {
+        self.preview_by = Some(admin);
+        self
+    }
+
+    pub fn preview_by(&self) -> Option<Uuid> {
+        self.preview_by
+    }
+
+    /// Mutations refuse under preview.
+    pub fn writable(&self) -> Result<(), Denial> {
+        if self.preview_by.is_some() {
+            Err(Denial::ReadOnly)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Whether the caller may take `action` on a record with these grants.
+    pub fn may(&self, grants: &Grants, action: Grant) -> Result<(), Denial> {
+        self.writable()?;
+        if grants.allows(action) {
+            Ok(())
+        } else {
+            Err(Denial::ActionNotGranted(action))
         }
     }
 

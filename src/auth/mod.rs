@@ -7,6 +7,8 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub mod preview;
+
 use crate::access::{Access, Caller, Grants, Membership, Module, RoleGrants};
 use crate::db::models::CallerRoleRow;
 use crate::db::{DbConn, queries};
@@ -100,28 +102,37 @@ pub async fn authenticate(conn: &mut DbConn, claims: &Claims) -> Result<Option<(
             let Some(row) = queries::external_caller(conn, claims.sub, claims.ws).await? else {
                 return Ok(None);
             };
-            let now = Utc::now();
-            let user = row.user;
-            if !user.portal_access || user.access_ends_at.is_some_and(|t| t <= now) {
-                return Ok(None);
-            }
-            let roles = queries::caller_roles(conn, user.id, user.workspace_id).await?;
-            let (workspace_roles, memberships) = held_roles(roles);
-            let caller = Caller::External {
-                id: user.id,
-                workspace_id: user.workspace_id,
-                account_id: user.account_id,
-            };
-            let access = Access::external(caller, &row.disabled_modules, &workspace_roles, &memberships, now);
-            let identity = Identity {
-                id: user.id,
-                name: user.name,
-                email: user.email,
-                account_id: Some(user.account_id),
-            };
-            Ok(Some((access, identity)))
+            external_access(conn, row, Utc::now()).await
         }
     }
+}
+
+/// An external user's access judged at `now`; `None` while their portal access is
+/// revoked or ended.
+pub async fn external_access(
+    conn: &mut DbConn,
+    row: crate::db::models::ExternalCallerRow,
+    now: chrono::DateTime<Utc>,
+) -> Result<Option<(Access, Identity)>> {
+    let user = row.user;
+    if !user.portal_access || user.access_ends_at.is_some_and(|t| t <= now) {
+        return Ok(None);
+    }
+    let roles = queries::caller_roles(conn, user.id, user.workspace_id).await?;
+    let (workspace_roles, memberships) = held_roles(roles);
+    let caller = Caller::External {
+        id: user.id,
+        workspace_id: user.workspace_id,
+        account_id: user.account_id,
+    };
+    let access = Access::external(caller, &row.disabled_modules, &workspace_roles, &memberships, now);
+    let identity = Identity {
+        id: user.id,
+        name: user.name,
+        email: user.email,
+        account_id: Some(user.account_id),
+    };
+    Ok(Some((access, identity)))
 }
 
 /// Groups role rows into workspace-wide roles and project memberships. A stored name

@@ -1,9 +1,10 @@
-//! The database: pool, migrations, row structs and the queries. `queries` is the only
-//! module that runs SQL (and imports `diesel_async::RunQueryDsl`).
+//! The database: pool, migrations, row structs and the SQL. `queries` (reads) and
+//! `writes` are the only modules that run SQL (and import `diesel_async::RunQueryDsl`).
 
 pub mod models;
 pub mod queries;
 pub mod schema;
+pub mod writes;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

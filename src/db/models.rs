@@ -262,3 +262,19 @@ pub struct Count {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub n: i64,
 }
+
+#[derive(Clone, Debug, Queryable, QueryableByName, Selectable, Insertable)]
+#[diesel(table_name = audit_events, check_for_backend(diesel::pg::Pg))]
+pub struct AuditEvent {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub at: DateTime<Utc>,
+    pub external_user_id: Option<Uuid>,
+    pub account_id: Option<Uuid>,
+    pub preview_by: Option<Uuid>,
+    pub operation_name: Option<String>,
+    pub operation_type: String,
+    pub root_fields: Vec<String>,
+    pub record_ids: Vec<Uuid>,
+    pub outcome: String,
+}

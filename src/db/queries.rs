@@ -142,6 +142,19 @@ pub async fn caller_roles(
     .await
 }
 
+/// Roles as [`caller_roles`] answers them, for a set of roles held workspace-wide
+/// (a role-set preview).
+pub async fn roles_as_held(conn: &mut AsyncPgConnection, roles: &[Uuid]) -> QueryResult<Vec<CallerRoleRow>> {
+    sql_query(
+        "SELECT NULL::uuid AS project_id, r.id AS role_id, r.active, r.expires_at, g.module, g.fields, \
+                g.relations, g.actions, g.notifications \
+         FROM roles r LEFT JOIN role_grants g ON g.role_id = r.id WHERE r.id = ANY($1)",
+    )
+    .bind::<Array<SqlUuid>, _>(roles)
+    .load(conn)
+    .await
+}
+
 pub async fn workspace(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<Workspace>> {
     sql_query("SELECT * FROM workspaces WHERE id = $1")
         .bind::<SqlUuid, _>(id)

@@ -204,6 +204,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    audit_events (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        at -> Timestamptz,
+        external_user_id -> Nullable<Uuid>,
+        account_id -> Nullable<Uuid>,
+        preview_by -> Nullable<Uuid>,
+        operation_name -> Nullable<Text>,
+        operation_type -> Text,
+        root_fields -> Array<Text>,
+        record_ids -> Array<Uuid>,
+        outcome -> Text,
+    }
+}
+
 diesel::joinable!(projects -> accounts (account_id));
 diesel::joinable!(tasks -> projects (project_id));
 diesel::joinable!(comments -> tasks (task_id));
@@ -229,4 +245,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     invoices,
     invoice_lines,
     kb_articles,
+    audit_events,
 );

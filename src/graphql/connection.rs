@@ -84,6 +84,7 @@ connection_types! {
     super::invoices::Invoice => "InvoiceConnection", "InvoiceEdge";
     super::knowledge_base::KbArticle => "KbArticleConnection", "KbArticleEdge";
     super::crm::CrmAccount => "CrmAccountConnection", "CrmAccountEdge";
+    super::admin::AuditEvent => "AuditEventConnection", "AuditEventEdge";
 }
 
 impl<N: Node + Clone> Connection<N> {

@@ -29,7 +29,7 @@ pub enum InvoiceKind {
 }
 
 impl InvoiceKind {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             InvoiceKind::Invoice => "INVOICE",
             InvoiceKind::Estimate => "ESTIMATE",
@@ -48,6 +48,17 @@ pub enum InvoiceStatus {
 }
 
 impl InvoiceStatus {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            InvoiceStatus::Draft => "DRAFT",
+            InvoiceStatus::Sent => "SENT",
+            InvoiceStatus::Accepted => "ACCEPTED",
+            InvoiceStatus::Paid => "PAID",
+            InvoiceStatus::Overdue => "OVERDUE",
+            InvoiceStatus::Cancelled => "CANCELLED",
+        }
+    }
+
     fn parse(s: &str) -> Option<InvoiceStatus> {
         match s {
             "DRAFT" => Some(InvoiceStatus::Draft),
@@ -69,7 +80,7 @@ pub struct Invoice {
 
 impl Invoice {
     /// An invoice loaded in scope, with the grants of its project (if any).
-    fn new(ctx: &Context<'_>, row: models::Invoice) -> Result<Invoice> {
+    pub(crate) fn new(ctx: &Context<'_>, row: models::Invoice) -> Result<Invoice> {
         let grants = ctx.access()?.project_grants(row.project_id);
         Ok(Invoice { row, grants })
     }

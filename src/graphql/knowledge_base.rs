@@ -23,7 +23,7 @@ pub struct KbArticle {
 }
 
 impl KbArticle {
-    fn new(ctx: &Context<'_>, row: models::KbArticle) -> Result<KbArticle> {
+    pub(crate) fn new(ctx: &Context<'_>, row: models::KbArticle) -> Result<KbArticle> {
         let grants = ctx.access()?.workspace_grants();
         Ok(KbArticle { row, grants })
     }

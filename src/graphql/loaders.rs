@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::access::{Access, Module, Scope};
 use crate::db::models::*;
 use crate::db::queries::{self, Page};
-use crate::db::{DbConn, DbPool};
+use crate::db::{DbConn, DbPool, writes};
 use crate::error::{Error, Result};
 
 pub struct Fetch {
@@ -188,3 +188,78 @@ macro_rules! page_loader {
 page_loader!(TasksOf => Task, Module::Tasks, queries::tasks_pages, |t| t.project_id);
 page_loader!(CommentsOf => ProjectComment, Module::Tasks, queries::comments_pages, |c| c.comment.task_id);
 page_loader!(SubprojectsOf => Project, Module::Projects, queries::subprojects_pages, |p| p.parent_id.unwrap_or_default());
+
+key!(/// The grant rows of a role (admin views).
+    GrantsOf);
+key!(/// The roles assigned workspace-wide to an external user (admin views).
+    RolesOf);
+key!(/// A role of the workspace (admin views).
+    RoleId);
+key!(/// The members of a project (staff views).
+    MembersOf);
+
+impl Loader<GrantsOf> for Fetch {
+    type Value = Vec<RoleGrantRow>;
+    type Error = Error;
+
+    async fn load(&self, keys: &[GrantsOf]) -> Result<HashMap<GrantsOf, Vec<RoleGrantRow>>> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = writes::role_grants(&mut *self.conn().await?, &ids).await?;
+        let mut out: HashMap<GrantsOf, Vec<RoleGrantRow>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        for r in rows {
+            out.entry(GrantsOf(r.role_id)).or_default().push(r);
+        }
+        Ok(out)
+    }
+}
+
+impl Loader<RoleId> for Fetch {
+    type Value = Role;
+    type Error = Error;
+
+    async fn load(&self, keys: &[RoleId]) -> Result<HashMap<RoleId, Role>> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = writes::roles_by_ids(&mut *self.conn().await?, self.workspace_id()?, &ids).await?;
+        Ok(by_key(rows, |r| RoleId(r.id)))
+    }
+}
+
+impl Loader<RolesOf> for Fetch {
+    type Value = Vec<Role>;
+    type Error = Error;
+
+    async fn load(&self, keys: &[RolesOf]) -> Result<HashMap<RolesOf, Vec<Role>>> {
+        let users: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let mut conn = self.conn().await?;
+        let pairs = writes::assignments(&mut conn, &users).await?;
+        let role_ids: Vec<Uuid> = pairs.iter().map(|(_, r)| *r).collect();
+        let roles = by_key(
+            writes::roles_by_ids(&mut conn, self.workspace_id()?, &role_ids).await?,
+            |r| r.id,
+        );
+        let mut out: HashMap<RolesOf, Vec<Role>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        for (user, role) in pairs {
+            if let (Some(list), Some(role)) = (out.get_mut(&RolesOf(user)), roles.get(&role)) {
+                list.push(role.clone());
+            }
+        }
+        out.values_mut()
+            .for_each(|l| l.sort_by(|a, b| (&a.name, a.id).cmp(&(&b.name, b.id))));
+        Ok(out)
+    }
+}
+
+impl Loader<MembersOf> for Fetch {
+    type Value = Vec<ProjectMember>;
+    type Error = Error;
+
+    async fn load(&self, keys: &[MembersOf]) -> Result<HashMap<MembersOf, Vec<ProjectMember>>> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = writes::members(&mut *self.conn().await?, &ids).await?;
+        let mut out: HashMap<MembersOf, Vec<ProjectMember>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        for m in rows {
+            out.entry(MembersOf(m.project_id)).or_default().push(m);
+        }
+        Ok(out)
+    }
+}

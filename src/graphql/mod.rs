@@ -2,13 +2,17 @@
 //! resolver of a grantable field asks the grants carried by its record; every list and
 //! lookup loads through `loaders` with the caller's scope.
 
+mod actions;
+mod admin;
 mod batches;
 pub mod connection;
 mod crm;
 mod errors;
 mod invoices;
 mod knowledge_base;
+mod limits;
 pub mod loaders;
+mod mutations;
 mod projects;
 mod tasks;
 mod users;
@@ -17,18 +21,19 @@ mod viewer;
 use std::sync::Arc;
 
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{Context, EmptyMutation, EmptySubscription, MergedObject, Schema};
+use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
 
 pub use errors::{ErrorCodes, with_code as errors_with_code};
 
 use crate::access::Access;
+use crate::audit::{AuditSink, RequestAudit};
 use crate::auth::Identity;
 use crate::config::Limits;
 use crate::db::DbPool;
 use crate::error::{Error, Result};
 use loaders::Fetch;
 
-pub type PortalSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
+pub type PortalSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
 #[derive(MergedObject, Default)]
 pub struct QueryRoot(
@@ -38,12 +43,19 @@ pub struct QueryRoot(
     tasks::TasksQuery,
     invoices::InvoicesQuery,
     knowledge_base::KnowledgeBaseQuery,
+    admin::AdminQuery,
 );
 
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(actions::ActionsMutation, admin::AdminMutation);
+
 pub fn build_schema(limits: Limits) -> PortalSchema {
-    Schema::build(QueryRoot::default(), EmptyMutation, EmptySubscription)
+    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
         .extension(ErrorCodes)
-        .limit_depth(limits.max_depth)
+        .extension(limits::DocumentLimits {
+            max_aliases: limits.max_aliases,
+            max_depth: limits.max_depth,
+        })
         .limit_complexity(limits.max_complexity)
         .data(limits)
         .finish()
@@ -58,29 +70,69 @@ pub fn sdl() -> String {
 pub struct RequestState {
     pub caller: Option<(Arc<Access>, Identity)>,
     pub pool: DbPool,
+    /// The audit of this operation (external callers and previews only).
+    pub audit: Option<Arc<RequestAudit>>,
 }
 
 /// Runs a batch of operations for one caller, each with its own loader, whose batches
-/// run on this task (see [`batches`]).
+/// run on this task (see [`batches`]), and audits each operation that needs it.
 pub async fn execute(
     schema: &PortalSchema,
     caller: Option<(Arc<Access>, Identity)>,
     pool: &DbPool,
+    sink: &AuditSink,
     mut batch: async_graphql::BatchRequest,
 ) -> async_graphql::BatchResponse {
     let batches = batches::Batches::default();
+    let mut audits = Vec::new();
     for op in batch.iter_mut() {
         let access = caller.as_ref().map(|(a, _)| a.clone());
+        let audit = access
+            .as_deref()
+            .and_then(|a| RequestAudit::of(a, &op.query, op.operation_name.as_deref()))
+            .map(Arc::new);
+        audits.push(audit.clone());
         let loader = DataLoader::new(Fetch::new(pool.clone(), access), batches.spawner())
             .delay(std::time::Duration::ZERO)
             .max_batch_size(usize::MAX);
         op.data.insert(RequestState {
             caller: caller.clone(),
             pool: pool.clone(),
+            audit,
         });
         op.data.insert(loader);
     }
-    batches.drive(schema.execute_batch(batch)).await
+    let response = batches.drive(schema.execute_batch(batch)).await;
+    let responses: Vec<&async_graphql::Response> = match &response {
+        async_graphql::BatchResponse::Single(r) => vec![r],
+        async_graphql::BatchResponse::Batch(rs) => rs.iter().collect(),
+    };
+    for (audit, r) in audits.iter().zip(responses) {
+        let Some(audit) = audit.as_ref().filter(|a| !a.was_written()) else {
+            continue;
+        };
+        sink.record(audit.event(&outcome(r), response_ids(r))).await;
+    }
+    response
+}
+
+/// `OK`, or the code of the response's first error.
+fn outcome(r: &async_graphql::Response) -> String {
+    r.errors
+        .first()
+        .and_then(|e| match e.extensions.as_ref()?.get("code")? {
+            async_graphql::Value::String(s) => Some(s.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| "OK".to_string())
+}
+
+fn response_ids(r: &async_graphql::Response) -> Vec<uuid::Uuid> {
+    let mut ids = Vec::new();
+    if let Ok(data) = serde_json::to_value(&r.data) {
+        crate::audit::record_ids(&data, &mut ids);
+    }
+    ids
 }
 
 /// Per-request accessors for resolvers.
@@ -92,6 +144,8 @@ pub trait ContextExt {
     /// For root lists that run their own page and count queries.
     fn pool(&self) -> Result<&DbPool>;
     fn limits(&self) -> Limits;
+    /// The audit of this operation, when it is audited.
+    fn audit(&self) -> Option<&Arc<RequestAudit>>;
 }
 
 impl ContextExt for Context<'_> {
@@ -117,6 +171,10 @@ impl ContextExt for Context<'_> {
         self.data_opt::<RequestState>()
             .map(|s| &s.pool)
             .ok_or(Error::Unauthenticated)
+    }
+
+    fn audit(&self) -> Option<&Arc<RequestAudit>> {
+        self.data_opt::<RequestState>().and_then(|s| s.audit.as_ref())
     }
 
     fn limits(&self) -> Limits {

@@ -224,6 +224,19 @@ impl Project {
         self.grants.staff_only(self.row.shared_with_account)
     }
 
+    /// Staff only: the members of the project's own organization.
+    async fn members(&self, ctx: &Context<'_>) -> Result<Option<Vec<super::admin::ProjectMember>>> {
+        if !self.grants.is_staff() {
+            return Ok(None);
+        }
+        let rows = ctx
+            .loader()
+            .load_one(super::loaders::MembersOf(self.row.id))
+            .await?
+            .unwrap_or_default();
+        Ok(Some(rows.into_iter().map(super::admin::ProjectMember).collect()))
+    }
+
     /// Staff only: whether this sub-project has its own organization.
     async fn own_organization(&self) -> Option<bool> {
         self.grants.staff_only(self.row.own_organization)

@@ -42,6 +42,15 @@ pub enum TaskPriority {
 }
 
 impl TaskStatus {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            TaskStatus::Open => "OPEN",
+            TaskStatus::InProgress => "IN_PROGRESS",
+            TaskStatus::Done => "DONE",
+            TaskStatus::Cancelled => "CANCELLED",
+        }
+    }
+
     fn parse(s: &str) -> Option<TaskStatus> {
         match s {
             "OPEN" => Some(TaskStatus::Open),
@@ -54,6 +63,15 @@ impl TaskStatus {
 }
 
 impl TaskPriority {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            TaskPriority::Low => "LOW",
+            TaskPriority::Normal => "NORMAL",
+            TaskPriority::High => "HIGH",
+            TaskPriority::Urgent => "URGENT",
+        }
+    }
+
     fn parse(s: &str) -> Option<TaskPriority> {
         match s {
             "LOW" => Some(TaskPriority::Low),
@@ -213,6 +231,16 @@ impl Task {
 pub struct Comment {
     row: models::Comment,
     grants: Grants,
+}
+
+impl Comment {
+    /// A comment of a visible task, shown only when the task's grants show comments.
+    pub(crate) fn of_task(task_grants: Grants, row: models::Comment) -> Option<Comment> {
+        task_grants.allows(COMMENTS).then_some(Comment {
+            row,
+            grants: task_grants,
+        })
+    }
 }
 
 impl Node for Comment {

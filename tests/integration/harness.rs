@@ -3,14 +3,11 @@
 //! a random port, spoken to over HTTP.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use portal_gateway::auth::{Claims, TokenKind, Tokens};
 use portal_gateway::config::{Config, Limits, Secret};
 use portal_gateway::db::{self, StatementCounter, queries};
-use portal_gateway::graphql;
 use portal_gateway::http::{self, AppState};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -129,14 +126,7 @@ impl TestApp {
             pool_size: 8,
             limits,
         };
-        let state = Arc::new(AppState {
-            schema: graphql::build_schema(limits),
-            pool,
-            tokens: Tokens::hs256(SECRET),
-            statements,
-            requests: AtomicU64::new(0),
-            config,
-        });
+        let (state, _audit) = AppState::new(config, pool, statements).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let server = tokio::spawn(async move {

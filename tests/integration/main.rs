@@ -7,6 +7,7 @@ mod auth;
 mod deny_by_default;
 mod fixtures;
 mod hiding;
+mod limits;
 mod roles;
 mod scope;
 mod served;

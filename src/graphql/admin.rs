@@ -1,0 +1,745 @@
+//! The admin API (SPEC §7): roles, external users, portal access, project
+//! organizations, switches, and the audit log. Admins only; everyone else (staff,
+//! external users, previews) gets `FORBIDDEN`.
+
+use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::connection::{self, Connection, Node};
+use super::crm::CrmAccount;
+use super::loaders::{AccountId, ExternalUserId, GrantsOf, ProjectId, RoleId, RolesOf, StaffId};
+use super::mutations::Tx;
+use super::projects::Project;
+use super::users::User;
+use super::viewer::GrantSet;
+use super::{ContextExt, parse_id};
+use crate::access::{GrantKind, Grants, Module};
+use crate::db::{models, writes};
+use crate::error::{Error, Result};
+
+fn admin_workspace(ctx: &Context<'_>) -> Result<Uuid> {
+    let access = ctx.access()?;
+    access.admin_only()?;
+    Ok(access.caller().workspace_id())
+}
+
+/// A role, as admins see it.
+#[derive(Clone)]
+pub struct Role(pub models::Role);
+
+#[Object]
+impl Role {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+
+    /// An inactive role counts for nothing.
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+
+    /// Past this moment the role counts for nothing.
+    async fn expires_at(&self) -> Option<DateTime<Utc>> {
+        self.0.expires_at
+    }
+
+    /// The modules the role names, with their four lists.
+    async fn grants(&self, ctx: &Context<'_>) -> Result<Vec<GrantSet>> {
+        let rows = ctx
+            .loader()
+            .load_one(GrantsOf(self.0.id))
+            .await?
+            .unwrap_or_default();
+        let merged = rows.iter().fold(Grants::NONE, |acc, r| {
+            let lists = [
+                &r.fields[..],
+                &r.relations[..],
+                &r.actions[..],
+                &r.notifications[..],
+            ];
+            match Module::parse(&r.module).map(|m| Grants::from_lists(m, lists, "stored")) {
+                Some(Ok(g)) => acc.union(g),
+                _ => acc,
+            }
+        });
+        Ok(GrantSet::all(&merged))
+    }
+}
+
+/// An external user (a client's contact), as admins see them.
+#[derive(Clone)]
+pub struct ExternalUser(pub models::ExternalUser);
+
+#[Object(name = "ExternalUser")]
+impl ExternalUser {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+
+    /// Whether they may use the portal at all.
+    async fn portal_access(&self) -> bool {
+        self.0.portal_access
+    }
+
+    async fn account(&self, ctx: &Context<'_>) -> Result<Option<CrmAccount>> {
+        let row = ctx.loader().load_one(AccountId(self.0.account_id)).await?;
+        row.map(|r| CrmAccount::new(ctx, r)).transpose()
+    }
+
+    /// Workspace-wide roles assigned to them.
+    async fn roles(&self, ctx: &Context<'_>) -> Result<Vec<Role>> {
+        let roles = ctx
+            .loader()
+            .load_one(RolesOf(self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(roles.into_iter().map(Role).collect())
+    }
+}
+
+/// A member of a project's organization.
+#[derive(Clone)]
+pub struct ProjectMember(pub models::ProjectMember);
+
+#[Object]
+impl ProjectMember {
+    async fn user(&self, ctx: &Context<'_>) -> Result<Option<ExternalUser>> {
+        Ok(ctx
+            .loader()
+            .load_one(ExternalUserId(self.0.external_user_id))
+            .await?
+            .map(ExternalUser))
+    }
+
+    /// The project-specific role, if any.
+    async fn role(&self, ctx: &Context<'_>) -> Result<Option<Role>> {
+        let Some(id) = self.0.role_id else { return Ok(None) };
+        Ok(ctx.loader().load_one(RoleId(id)).await?.map(Role))
+    }
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum OperationType {
+    Query,
+    Mutation,
+    Subscription,
+}
+
+impl OperationType {
+    fn as_str(self) -> &'static str {
+        match self {
+            OperationType::Query => "QUERY",
+            OperationType::Mutation => "MUTATION",
+            OperationType::Subscription => "SUBSCRIPTION",
+        }
+    }
+}
+
+/// One audited request of an external user or of a preview.
+#[derive(Clone)]
+pub struct AuditEvent(models::AuditEvent);
+
+impl Node for AuditEvent {
+    fn cursor(&self) -> String {
+        connection::encode_id("e", self.0.id)
+    }
+}
+
+#[Object]
+impl AuditEvent {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.at
+    }
+
+    /// Absent for a role-set preview, or once the user is deleted.
+    async fn external_user(&self, ctx: &Context<'_>) -> Result<Option<ExternalUser>> {
+        let Some(id) = self.0.external_user_id else {
+            return Ok(None);
+        };
+        Ok(ctx.loader().load_one(ExternalUserId(id)).await?.map(ExternalUser))
+    }
+
+    /// The admin who previewed, for a preview.
+    async fn preview_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let Some(id) = self.0.preview_by else {
+            return Ok(None);
+        };
+        Ok(ctx
+            .loader()
+            .load_one(StaffId(id))
+            .await?
+            .map(|u| User::new(u, true)))
+    }
+
+    async fn account(&self, ctx: &Context<'_>) -> Result<Option<CrmAccount>> {
+        let Some(id) = self.0.account_id else {
+            return Ok(None);
+        };
+        let row = ctx.loader().load_one(AccountId(id)).await?;
+        row.map(|r| CrmAccount::new(ctx, r)).transpose()
+    }
+
+    async fn operation_name(&self) -> Option<&str> {
+        self.0.operation_name.as_deref()
+    }
+
+    async fn operation_type(&self) -> OperationType {
+        match self.0.operation_type.as_str() {
+            "MUTATION" => OperationType::Mutation,
+            "SUBSCRIPTION" => OperationType::Subscription,
+            _ => OperationType::Query,
+        }
+    }
+
+    async fn root_fields(&self) -> &[String] {
+        &self.0.root_fields
+    }
+
+    /// The records returned or changed.
+    async fn record_ids(&self) -> Vec<ID> {
+        self.0.record_ids.iter().map(|id| ID(id.to_string())).collect()
+    }
+
+    /// `OK`, or the error code.
+    async fn outcome(&self) -> &str {
+        &self.0.outcome
+    }
+}
+
+#[derive(InputObject)]
+pub struct AuditFilter {
+    pub external_user_id: Option<ID>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub operation_type: Option<OperationType>,
+}
+
+/// One module's grants in a role input; names as in `permissionCatalog`.
+#[derive(InputObject)]
+pub struct GrantInput {
+    pub module: String,
+    #[graphql(default)]
+    pub fields: Vec<String>,
+    #[graphql(default)]
+    pub relations: Vec<String>,
+    #[graphql(default)]
+    pub actions: Vec<String>,
+    #[graphql(default)]
+    pub notifications: Vec<String>,
+}
+
+#[derive(InputObject)]
+pub struct RoleInput {
+    pub name: String,
+    pub description: Option<String>,
+    #[graphql(default = true)]
+    pub active: bool,
+    pub expires_at: Option<DateTime<Utc>>,
+    #[graphql(default)]
+    pub grants: Vec<GrantInput>,
+}
+
+/// Changes to a role; absent fields stay, `grants` (when given) replaces all of them.
+#[derive(InputObject)]
+pub struct RoleUpdate {
+    pub name: Option<String>,
+    pub description: MaybeUndefined<String>,
+    pub active: Option<bool>,
+    pub expires_at: MaybeUndefined<DateTime<Utc>>,
+    pub grants: Option<Vec<GrantInput>>,
+}
+
+/// A workspace's module switch.
+#[derive(SimpleObject)]
+pub struct ModuleSwitch {
+    pub module: String,
+    pub enabled: bool,
+}
+
+/// Checks grant inputs against the catalog; the first unknown name is refused with
+/// its place (`input.grants[1].fields`), and nothing is saved.
+fn checked_grants(grants: &[GrantInput]) -> Result<Vec<(String, [Vec<String>; 4])>> {
+    let mut out: Vec<(String, [Vec<String>; 4])> = Vec::new();
+    for (i, g) in grants.iter().enumerate() {
+        let path = format!("input.grants[{i}]");
+        let module = Module::parse(&g.module).ok_or_else(|| {
+            Error::bad_input(format!("{path}.module"), format!("unknown module `{}`", g.module))
+        })?;
+        if out.iter().any(|(m, _)| m == module.name()) {
+            return Err(Error::bad_input(format!("{path}.module"), "module listed twice"));
+        }
+        let lists = [
+            &g.fields[..],
+            &g.relations[..],
+            &g.actions[..],
+            &g.notifications[..],
+        ];
+        let grants = Grants::from_lists(module, lists, &path)
+            .map_err(|e| Error::bad_input(e.path, format!("`{}` is not in the catalog", e.name)))?;
+        let kept = GrantKind::ALL.map(|k| grants.list(module, k).into_iter().map(String::from).collect());
+        out.push((module.name().to_string(), kept));
+    }
+    Ok(out)
+}
+
+fn checked_name(field: &str, name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() || name.len() > 200 {
+        return Err(Error::bad_input(field, "must be 1 to 200 characters"));
+    }
+    Ok(name.to_string())
+}
+
+#[derive(Default)]
+pub struct AdminQuery;
+
+#[Object]
+impl AdminQuery {
+    async fn roles(&self, ctx: &Context<'_>) -> Result<Vec<Role>> {
+        let ws = admin_workspace(ctx)?;
+        let rows = writes::roles(&mut *ctx.pool()?.get().await?, ws).await?;
+        Ok(rows.into_iter().map(Role).collect())
+    }
+
+    async fn role(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Role>> {
+        admin_workspace(ctx)?;
+        let id = parse_id("id", &id)?;
+        let row = ctx.loader().load_one(RoleId(id)).await?.ok_or(Error::NotFound)?;
+        Ok(Some(Role(row)))
+    }
+
+    #[graphql(name = "externalUsers")]
+    async fn external_users(&self, ctx: &Context<'_>) -> Result<Vec<ExternalUser>> {
+        let ws = admin_workspace(ctx)?;
+        let rows = writes::external_users(&mut *ctx.pool()?.get().await?, ws).await?;
+        Ok(rows.into_iter().map(ExternalUser).collect())
+    }
+
+    /// Audit events, newest first.
+    #[graphql(complexity = "first.unwrap_or(50).max(1) as usize * child_complexity")]
+    async fn audit_log(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<AuditFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<AuditEvent>> {
+        let ws = admin_workspace(ctx)?;
+        let page = connection::id_page(ctx, "e", first, after.as_deref())?;
+        let filter = filter.unwrap_or(AuditFilter {
+            external_user_id: None,
+            from: None,
+            to: None,
+            operation_type: None,
+        });
+        let f = writes::AuditFilter {
+            external_user_id: filter
+                .external_user_id
+                .as_ref()
+                .map(|id| parse_id("filter.externalUserId", id))
+                .transpose()?,
+            from: filter.from,
+            to: filter.to,
+            operation_type: filter.operation_type.map(OperationType::as_str),
+        };
+        let wanted = connection::wanted(ctx);
+        let mut conn = ctx.pool()?.get().await?;
+        let rows = if wanted.page {
+            writes::audit_events(&mut conn, ws, &f, &connection::plus_one(&page)).await?
+        } else {
+            Vec::new()
+        };
+        let total = if wanted.count {
+            writes::audit_count(&mut conn, ws, &f).await?
+        } else {
+            0
+        };
+        Ok(Connection::page(
+            rows.into_iter().map(AuditEvent).collect(),
+            &page,
+            total,
+        ))
+    }
+}
+
+#[derive(Default)]
+pub struct AdminMutation;
+
+/// Runs an admin mutation in its transaction; `NOT_FOUND` when nothing matched.
+macro_rules! found {
+    ($n:expr) => {
+        if $n == 0 { Err(Error::NotFound) } else { Ok(()) }
+    };
+}
+
+#[Object]
+impl AdminMutation {
+    async fn create_role(&self, ctx: &Context<'_>, input: RoleInput) -> Result<Role> {
+        let ws = admin_workspace(ctx)?;
+        let mut tx = Tx::begin(ctx).await?;
+        let id = Uuid::now_v7();
+        let result = async {
+            let name = checked_name("input.name", &input.name)?;
+            let grants = checked_grants(&input.grants)?;
+            let fields = writes::RoleFields {
+                name: &name,
+                description: input.description.as_deref(),
+                active: input.active,
+                expires_at: input.expires_at,
+            };
+            let conn = tx.conn()?;
+            writes::insert_role(conn, ws, id, &fields).await?;
+            writes::replace_grants(conn, id, &grants).await?;
+            Ok(((), vec![id]))
+        }
+        .await;
+        tx.finish(ctx, result).await?;
+        let row = ctx.loader().load_one(RoleId(id)).await?.ok_or(Error::NotFound)?;
+        Ok(Role(row))
+    }
+
+    async fn update_role(&self, ctx: &Context<'_>, id: ID, input: RoleUpdate) -> Result<Role> {
+        let ws = admin_workspace(ctx)?;
+        let id = parse_id("id", &id)?;
+        let mut tx = Tx::begin(ctx).await?;
+        let result = async {
+            let conn = tx.conn()?;
+            let current = writes::roles_by_ids(conn, ws, &[id])
+                .await?
+                .pop()
+                .ok_or(Error::NotFound)?;
+            let name = match &input.name {
+                Some(n) => checked_name("input.name", n)?,
+                None => current.name.clone(),
+            };
+            let grants = input.grants.as_deref().map(checked_grants).transpose()?;
+            let description = match &input.description {
+                MaybeUndefined::Undefined => current.description.clone(),
+                MaybeUndefined::Null => None,
+                MaybeUndefined::Value(d) => Some(d.clone()),
+            };
+            let expires_at = match input.expires_at {
+                MaybeUndefined::Undefined => current.expires_at,
+                MaybeUndefined::Null => None,
+                MaybeUndefined::Value(t) => Some(t),
+            };
+            let fields = writes::RoleFields {
+                name: &name,
+                description: description.as_deref(),
+                active: input.active.unwrap_or(current.active),
+                expires_at,
+            };
+            writes::update_role(conn, ws, id, &fields).await?;
+            if let Some(grants) = grants {
+                writes::replace_grants(conn, id, &grants).await?;
+            }
+            Ok(((), vec![id]))
+        }
+        .await;
+        tx.finish(ctx, result).await?;
+        let row = ctx.loader().load_one(RoleId(id)).await?.ok_or(Error::NotFound)?;
+        Ok(Role(row))
+    }
+
+    /// Deletes roles, their assignments and their uses in projects; answers the ids
+    /// deleted.
+    async fn delete_roles(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Vec<ID>> {
+        let ws = admin_workspace(ctx)?;
+        let ids = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| parse_id(&format!("ids[{i}]"), id))
+            .collect::<Result<Vec<_>>>()?;
+        let mut tx = Tx::begin(ctx).await?;
+        let result = async {
+            let deleted = writes::delete_roles(tx.conn()?, ws, &ids).await?;
+            Ok((deleted.clone(), deleted))
+        }
+        .await;
+        let deleted = tx.finish(ctx, result).await?;
+        Ok(deleted.into_iter().map(|id| ID(id.to_string())).collect())
+    }
+
+    async fn assign_role(
+        &self,
+        ctx: &Context<'_>,
+        role_id: ID,
+        external_user_id: ID,
+    ) -> Result<ExternalUser> {
+        set_assignment(ctx, role_id, external_user_id, true).await
+    }
+
+    async fn unassign_role(
+        &self,
+        ctx: &Context<'_>,
+        role_id: ID,
+        external_user_id: ID,
+    ) -> Result<ExternalUser> {
+        set_assignment(ctx, role_id, external_user_id, false).await
+    }
+
+    async fn create_external_user(
+        &self,
+        ctx: &Context<'_>,
+        account_id: ID,
+        email: String,
+        name: String,
+    ) -> Result<ExternalUser> {
+        let ws = admin_workspace(ctx)?;
+        let account = parse_id("accountId", &account_id)?;
+        let mut tx = Tx::begin(ctx).await?;
+        let result = async {
+            let email = email.trim().to_lowercase();
+            if !email.contains('@') || email.len() > 320 {
+                return Err(Error::bad_input("email", "not an e-mail address"));
+            }
+            let name = checked_name("name", &name)?;
+            let id = writes::insert_external_user(tx.conn()?, ws, account, &email, &name)
+                .await?
+                .ok_or_else(|| Error::bad_input("accountId", "no such account"))?;
+            Ok((id, vec![id]))
+        }
+        .await;
+        let id = tx.finish(ctx, result).await?;
+        external_user(ctx, ws, id).await
+    }
+
+    /// Removes the user's access, assignments and memberships; their audit events stay.
+    async fn delete_external_user(&self, ctx: &Context<'_>, id: ID) -> Result<ID> {
+        let ws = admin_workspace(ctx)?;
+        let user = parse_id("id", &id)?;
+        let mut tx = Tx::begin(ctx).await?;
+        let result = async {
+            found!(writes::delete_external_user(tx.conn()?, ws, user).await?)?;
+            Ok(((), vec![user]))
+        }
+        .await;
+        tx.finish(ctx, result).await?;
+        Ok(id)
+    }
+
+    async fn grant_portal_access(&self, ctx: &Context<'_>, external_user_id: ID) -> Result<ExternalUser> {
+        set_portal_access(ctx, external_user_id, true).await
+    }
+
+    /// Takes effect on the user's next request, whatever their token says.
+    async fn revoke_portal_access(&self, ctx: &Context<'_>, external_user_id: ID) -> Result<ExternalUser> {
+        set_portal_access(ctx, external_user_id, false).await
+    }
+
+    async fn add_project_member(
+        &self,
+        ctx: &Context<'_>,
+        project_id: ID,
+        external_user_id: ID,
+        role_id: Option<ID>,
+    ) -> Result<Project> {
+        let ws = admin_workspace(ctx)?;
+        let project = parse_id("projectId", &project_id)?;
+        let user = parse_id("externalUserId", &external_user_id)?;
+        let role = role_id.as_ref().map(|r| parse_id("roleId", r)).transpose()?;
+        let mut tx = Tx::begin(ctx).await?;
+        let result = async {
+            found!(writes::add_member(tx.conn()?, ws, project, user, role).await?)?;
+            Ok(((), vec![project, user]))
+        }
+        .await;
+        tx.finish(ctx, result).await?;
+        staff_project(ctx, project).await
+    }
+
+    async fn remove_project_member(
+        &self,
+        ctx: &Context<'_>,
+        project_id: ID,
+        external_user_id: ID,
+    ) -> Result<Project> {
+        let ws = admin_workspace(ctx)?;
+        let project = parse_id("projectId", &project_id)?;
+        let user = parse_id("externalUserId", &external_user_id)?;
+        let mut tx = Tx::begin(ctx).await?;
+        let result = async {
+            found!(writes::remove_member(tx.conn()?, ws, project, user).await?)?;
+            Ok(((), vec![project, user]))
+        }
+        .await;
+        tx.finish(ctx, result).await?;
+        staff_project(ctx, project).await
+    }
+
+    /// `own: true` gives a sub-project its own organization, copying its parent's
+    /// effective members; `own: false` drops its members and inherits again.
+    async fn set_project_own_organization(
+        &self,
+        ctx: &Context<'_>,
+        project_id: ID,
+        own: bool,
+    ) -> Result<Project> {
+        let ws = admin_workspace(ctx)?;
+        let project = parse_id("projectId", &project_id)?;
+        let mut tx = Tx::begin(ctx).await?;
+        let result = async {
+            let conn = tx.conn()?;
+            let row = writes::project(conn, ws, project).await?.ok_or(Error::NotFound)?;
+            let Some(parent) = row.parent_id else {
+                return Err(Error::bad_input(
+                    "projectId",
+                    "only a sub-project can use its main project's organization",
+                ));
+            };
+            if own && !row.own_organization {
+                writes::copy_parent_organization(conn, project, parent).await?;
+            } else if !own {
+                writes::drop_members(conn, project).await?;
+            }
+            writes::set_project_flag(conn, ws, project, writes::ProjectFlag::OwnOrganization, own).await?;
+            Ok(((), vec![project]))
+        }
+        .await;
+        tx.finish(ctx, result).await?;
+        staff_project(ctx, project).await
+    }
+
+    async fn set_project_shared_with_account(
+        &self,
+        ctx: &Context<'_>,
+        project_id: ID,
+        shared: bool,
+    ) -> Result<Project> {
+        let ws = admin_workspace(ctx)?;
+        let project = parse_id("projectId", &project_id)?;
+        let mut tx = Tx::begin(ctx).await?;
+        let result = async {
+            found!(
+                writes::set_project_flag(
+                    tx.conn()?,
+                    ws,
+                    project,
+                    writes::ProjectFlag::SharedWithAccount,
+                    shared
+                )
+                .await?
+            )?;
+            Ok(((), vec![project]))
+        }
+        .await;
+        tx.finish(ctx, result).await?;
+        staff_project(ctx, project).await
+    }
+
+    async fn set_budget_client_access(
+        &self,
+        ctx: &Context<'_>,
+        project_id: ID,
+        enabled: bool,
+    ) -> Result<Project> {
+        let ws = admin_workspace(ctx)?;
+        let project = parse_id("projectId", &project_id)?;
+        let mut tx = Tx::begin(ctx).await?;
+        let result = async {
+            found!(writes::set_budget_client_access(tx.conn()?, ws, project, enabled).await?)?;
+            Ok(((), vec![project]))
+        }
+        .await;
+        tx.finish(ctx, result).await?;
+        staff_project(ctx, project).await
+    }
+
+    /// Switches a module on or off for the workspace (a plan or add-on change).
+    async fn set_workspace_module(
+        &self,
+        ctx: &Context<'_>,
+        module: String,
+        enabled: bool,
+    ) -> Result<Vec<ModuleSwitch>> {
+        let ws = admin_workspace(ctx)?;
+        let m = Module::parse(&module)
+            .ok_or_else(|| Error::bad_input("module", format!("unknown module `{module}`")))?;
+        let mut tx = Tx::begin(ctx).await?;
+        let result = async {
+            let disabled = writes::set_module(tx.conn()?, ws, m.name(), enabled).await?;
+            Ok((disabled, vec![ws]))
+        }
+        .await;
+        let disabled = tx.finish(ctx, result).await?;
+        Ok(Module::ALL
+            .iter()
+            .map(|m| ModuleSwitch {
+                module: m.name().to_string(),
+                enabled: !disabled.iter().any(|d| d == m.name()),
+            })
+            .collect())
+    }
+}
+
+async fn set_assignment(
+    ctx: &Context<'_>,
+    role_id: ID,
+    external_user_id: ID,
+    assigned: bool,
+) -> Result<ExternalUser> {
+    let ws = admin_workspace(ctx)?;
+    let role = parse_id("roleId", &role_id)?;
+    let user = parse_id("externalUserId", &external_user_id)?;
+    let mut tx = Tx::begin(ctx).await?;
+    let result = async {
+        if !writes::set_assignment(tx.conn()?, ws, role, user, assigned).await? {
+            return Err(Error::NotFound);
+        }
+        Ok(((), vec![role, user]))
+    }
+    .await;
+    tx.finish(ctx, result).await?;
+    external_user(ctx, ws, user).await
+}
+
+async fn set_portal_access(ctx: &Context<'_>, external_user_id: ID, access: bool) -> Result<ExternalUser> {
+    let ws = admin_workspace(ctx)?;
+    let user = parse_id("externalUserId", &external_user_id)?;
+    let mut tx = Tx::begin(ctx).await?;
+    let result = async {
+        found!(writes::set_portal_access(tx.conn()?, ws, user, access).await?)?;
+        Ok(((), vec![user]))
+    }
+    .await;
+    tx.finish(ctx, result).await?;
+    external_user(ctx, ws, user).await
+}
+
+async fn external_user(ctx: &Context<'_>, ws: Uuid, id: Uuid) -> Result<ExternalUser> {
+    let row = writes::external_user(&mut *ctx.pool()?.get().await?, ws, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    Ok(ExternalUser(row))
+}
+
+/// A project after an admin change, through the same loader as any read.
+async fn staff_project(ctx: &Context<'_>, id: Uuid) -> Result<Project> {
+    let row = ctx
+        .loader()
+        .load_one(ProjectId(id))
+        .await?
+        .ok_or(Error::NotFound)?;
+    Project::new(ctx, row)
+}
