@@ -35,7 +35,11 @@ impl AppState {
     /// The state of a server, and the audit writer to finish on shutdown. The writer
     /// has its own two connections, so that audit never waits for (nor is counted with)
     /// the reads.
-    pub fn new(config: Config, pool: DbPool, statements: StatementCounter) -> anyhow::Result<(App, AuditWriter)> {
+    pub fn new(
+        config: Config,
+        pool: DbPool,
+        statements: StatementCounter,
+    ) -> anyhow::Result<(App, AuditWriter)> {
         let audit_pool = crate::db::pool(&config.database_url, 2, &StatementCounter::default())?;
         let (audit, writer) = AuditSink::start(audit_pool);
         let state = AppState {
@@ -204,17 +208,27 @@ async fn parse_request(app: &AppState, request: Request) -> Result<BatchRequest,
 }
 
 /// The caller of a request: `None` (anonymous) without a token or with one that is
-/// invalid, expired, or of an unknown or revoked user.
+/// invalid, expired, or of an unknown or revoked user. Preview headers from anyone but
+/// an admin refuse the whole request.
 async fn caller(
     app: &AppState,
     headers: &HeaderMap,
 ) -> crate::error::Result<Option<(Arc<crate::access::Access>, auth::Identity)>> {
+    let forbidden = || crate::error::Error::Forbidden("preview is for admins".into());
+    let preview = auth::preview::requested(headers)?;
     let header = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let Some(claims) = auth::bearer(header).and_then(|t| app.tokens.verify(t)) else {
-        return Ok(None);
+        return match preview {
+            Some(_) => Err(forbidden()),
+            None => Ok(None),
+        };
     };
     let mut conn = app.pool.get().await?;
-    Ok(auth::authenticate(&mut conn, &claims)
-        .await?
-        .map(|(a, i)| (Arc::new(a), i)))
+    let caller = auth::authenticate(&mut conn, &claims).await?;
+    let caller = match (caller, preview) {
+        (caller, None) => caller,
+        (Some((admin, _)), Some(preview)) => auth::preview::access(&mut conn, &admin, preview).await?,
+        (None, Some(_)) => return Err(forbidden()),
+    };
+    Ok(caller.map(|(a, i)| (Arc::new(a), i)))
 }

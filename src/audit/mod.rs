@@ -37,13 +37,13 @@ impl RequestAudit {
             Caller::External { id, account_id, .. } => ((!id.is_nil()).then_some(*id), Some(*account_id)),
             Caller::Staff { .. } => return None,
         };
-        let (operation_type, root_fields) = operation(query, operation_name);
+        let (operation_type, operation_name, root_fields) = operation(query, operation_name);
         Some(RequestAudit {
             workspace_id: access.caller().workspace_id(),
             external_user_id,
             account_id,
             preview_by: access.preview_by(),
-            operation_name: operation_name.map(str::to_string),
+            operation_name,
             operation_type,
             root_fields,
             written: AtomicBool::new(false),
@@ -76,19 +76,22 @@ impl RequestAudit {
     }
 }
 
-/// The type and root fields of the operation a request runs (a query that does not
-/// parse is recorded as a query with no root fields).
-fn operation(query: &str, name: Option<&str>) -> (&'static str, Vec<String>) {
+/// The type, name and root fields of the operation a request runs (a query that does
+/// not parse is recorded as a query with no root fields).
+fn operation(query: &str, name: Option<&str>) -> (&'static str, Option<String>, Vec<String>) {
     let Ok(doc) = async_graphql::parser::parse_query(query) else {
-        return ("QUERY", Vec::new());
+        return ("QUERY", name.map(str::to_string), Vec::new());
     };
-    let op = match (&doc.operations, name) {
-        (DocumentOperations::Single(op), _) => Some(op),
-        (DocumentOperations::Multiple(ops), Some(n)) => ops.get(n),
-        (DocumentOperations::Multiple(ops), None) => ops.values().next(),
+    let (op, name) = match (&doc.operations, name) {
+        (DocumentOperations::Single(op), n) => (Some(op), n.map(str::to_string)),
+        (DocumentOperations::Multiple(ops), Some(n)) => (ops.get(n), Some(n.to_string())),
+        (DocumentOperations::Multiple(ops), None) => match ops.iter().next() {
+            Some((n, op)) => (Some(op), Some(n.to_string())),
+            None => (None, None),
+        },
     };
     let Some(op) = op else {
-        return ("QUERY", Vec::new());
+        return ("QUERY", name, Vec::new());
     };
     let kind = match op.node.ty {
         OperationType::Query => "QUERY",
@@ -106,7 +109,7 @@ fn operation(query: &str, name: Option<&str>) -> (&'static str, Vec<String>) {
             _ => None,
         })
         .collect();
-    (kind, roots)
+    (kind, name, roots)
 }
 
 /// The ids of the records in a response: every `id` field that holds a UUID.

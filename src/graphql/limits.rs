@@ -36,7 +36,11 @@ type Fragments = HashMap<Name, Positioned<FragmentDefinition>>;
 /// The depth of data fields under `set`, following fragments; `__` fields are not data.
 /// Each fragment's depth is computed once (`memo`), and a fragment met again while it
 /// is being measured (a cycle, which validation refuses later) counts nothing.
-fn depth(set: &Positioned<SelectionSet>, fragments: &Fragments, memo: &mut HashMap<Name, Option<usize>>) -> usize {
+fn depth(
+    set: &Positioned<SelectionSet>,
+    fragments: &Fragments,
+    memo: &mut HashMap<Name, Option<usize>>,
+) -> usize {
     let mut deepest = 0;
     for item in &set.node.items {
         let d = match &item.node {
@@ -50,7 +54,9 @@ fn depth(set: &Positioned<SelectionSet>, fragments: &Fragments, memo: &mut HashM
                     Some(None) => 0,
                     None => {
                         memo.insert(name.clone(), None);
-                        let d = fragments.get(name).map_or(0, |f| depth(&f.node.selection_set, fragments, memo));
+                        let d = fragments
+                            .get(name)
+                            .map_or(0, |f| depth(&f.node.selection_set, fragments, memo));
                         memo.insert(name.clone(), Some(d));
                         d
                     }

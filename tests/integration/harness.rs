@@ -198,6 +198,46 @@ impl TestApp {
         res.json().await.unwrap()
     }
 
+    /// POSTs a query with extra headers; the status and the body as sent.
+    pub async fn post_raw(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+        headers: &[(&str, String)],
+    ) -> (u16, String) {
+        let mut req = self.http.post(format!("{}/graphql", self.base)).json(&json!({
+            "query": query, "variables": variables
+        }));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        for (name, value) in headers {
+            req = req.header(*name, value);
+        }
+        let res = req.send().await.unwrap();
+        (res.status().as_u16(), res.text().await.unwrap())
+    }
+
+    /// Audit events of the workspace, newest first, through the admin API (waits a
+    /// moment for the writer, which batches query events).
+    pub async fn audit_log(&self, expected_at_least: usize) -> Vec<Value> {
+        let q = "{ auditLog(first: 100) { nodes { id at operationName operationType rootFields recordIds outcome \
+                 externalUser { email } previewBy { email } account { name } } } }";
+        for _ in 0..50 {
+            let r = self.query_as("ada@acme.example", q).await;
+            let nodes = r["data"]["auditLog"]["nodes"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{r}"))
+                .clone();
+            if nodes.len() >= expected_at_least {
+                return nodes;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("fewer than {expected_at_least} audit events");
+    }
+
     /// The query as the user with this e-mail.
     pub async fn query_as(&self, email: &str, query: &str) -> Value {
         let token = self.token(email).await;

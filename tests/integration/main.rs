@@ -3,11 +3,15 @@
 
 mod harness;
 
+mod actions;
+mod admin;
+mod audit;
 mod auth;
 mod deny_by_default;
 mod fixtures;
 mod hiding;
 mod limits;
+mod preview;
 mod roles;
 mod scope;
 mod served;
