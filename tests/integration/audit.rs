@@ -119,3 +119,44 @@ async fn an_internal_error_says_nothing_of_the_database() {
         );
     }
 }
+
+/// The real binary, stopped with SIGTERM right after answering: every query's audit
+/// event is written before it exits.
+#[tokio::test(flavor = "multi_thread")]
+async fn no_audit_event_is_lost_on_a_graceful_shutdown() {
+    let app = TestApp::demo().await;
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_portal-gateway"))
+        .arg("serve")
+        .env("DATABASE_URL", &app.url)
+        .env("JWT_SECRET", crate::harness::SECRET)
+        .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "error")
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if app.http.get(format!("{base}/healthz")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let token = app.token(FRANK).await;
+    let sent = 200;
+    let requests = (0..sent).map(|i| {
+        let body = json!({ "query": format!("query Q{i} {{ viewer {{ name }} }}") });
+        app.http.post(format!("{base}/graphql")).bearer_auth(&token).json(&body).send()
+    });
+    for r in futures_util::future::join_all(requests).await {
+        assert_eq!(r.unwrap().status(), 200);
+    }
+    std::process::Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
+    let status = tokio::task::spawn_blocking(move || server.wait().unwrap()).await.unwrap();
+    assert!(status.success(), "{status}");
+    let q = "{ auditLog(filter: { operationType: QUERY }) { totalCount } }";
+    let r = app.query_as("ada@acme.example", q).await;
+    assert_eq!(r["data"]["auditLog"]["totalCount"], sent, "{r}");
+}
