@@ -7,7 +7,10 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use uuid::Uuid;
 
+use async_graphql::dataloader::Loader;
+
 use super::ContextExt;
+use super::loaders::Fetch;
 use crate::db::queries::Page;
 use crate::error::{Error, Result};
 
@@ -123,6 +126,32 @@ impl<N: Node + Clone> Connection<N> {
             total_count,
         }
     }
+}
+
+/// The rows of a nested list (a page for one parent, and that parent's full count),
+/// through the request's loaders; each part is loaded only when selected.
+pub async fn nested<K, C, R>(ctx: &Context<'_>, page_key: K, count_key: C) -> Result<(Vec<R>, i64)>
+where
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    C: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    R: Send + Sync + Clone + 'static,
+    Fetch: Loader<K, Value = Vec<R>, Error = Error> + Loader<C, Value = i64, Error = Error>,
+{
+    let wanted = wanted(ctx);
+    let loader = ctx.loader();
+    let rows = async {
+        if !wanted.page {
+            return Ok(Vec::new());
+        }
+        Ok::<_, Error>(loader.load_one(page_key).await?.unwrap_or_default())
+    };
+    let count = async {
+        if !wanted.count {
+            return Ok(0);
+        }
+        Ok(loader.load_one(count_key).await?.unwrap_or(0))
+    };
+    futures_util::try_join!(rows, count)
 }
 
 /// Which parts of a connection the query selected, so that no page or count is loaded

@@ -166,26 +166,8 @@ impl Project {
         if !self.grants.allows(SUBPROJECTS) {
             return Ok(Connection::empty());
         }
-        let wanted = connection::wanted(ctx);
-        let loader = ctx.loader();
-        let (rows, total) = futures_util::try_join!(
-            async {
-                if !wanted.page {
-                    return Ok(Vec::new());
-                }
-                let key = SubprojectsOf(self.row.id, connection::plus_one(&page));
-                Ok::<_, Error>(loader.load_one(key).await?.unwrap_or_default())
-            },
-            async {
-                if !wanted.count {
-                    return Ok(0);
-                }
-                Ok(loader
-                    .load_one(SubprojectCountOf(self.row.id))
-                    .await?
-                    .unwrap_or(0))
-            }
-        )?;
+        let key = SubprojectsOf(self.row.id, connection::plus_one(&page));
+        let (rows, total) = connection::nested(ctx, key, SubprojectCountOf(self.row.id)).await?;
         let nodes = rows
             .into_iter()
             .map(|r| Project::new(ctx, r))
@@ -245,23 +227,8 @@ impl Project {
 
 /// A page of a project's tasks, known to be visible.
 pub async fn project_tasks(ctx: &Context<'_>, project: Uuid, page: Page<Uuid>) -> Result<Connection<Task>> {
-    let wanted = connection::wanted(ctx);
-    let loader = ctx.loader();
-    let (rows, total) = futures_util::try_join!(
-        async {
-            if !wanted.page {
-                return Ok(Vec::new());
-            }
-            let key = TasksOf(project, connection::plus_one(&page));
-            Ok::<_, Error>(loader.load_one(key).await?.unwrap_or_default())
-        },
-        async {
-            if !wanted.count {
-                return Ok(0);
-            }
-            Ok(loader.load_one(TaskCountOf(project)).await?.unwrap_or(0))
-        }
-    )?;
+    let key = TasksOf(project, connection::plus_one(&page));
+    let (rows, total) = connection::nested(ctx, key, TaskCountOf(project)).await?;
     let nodes = rows
         .into_iter()
         .map(|r| Task::new(ctx, r))

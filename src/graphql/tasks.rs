@@ -193,23 +193,8 @@ impl Task {
         if !self.grants.allows(COMMENTS) {
             return Ok(Connection::empty());
         }
-        let wanted = connection::wanted(ctx);
-        let loader = ctx.loader();
-        let (rows, total) = futures_util::try_join!(
-            async {
-                if !wanted.page {
-                    return Ok(Vec::new());
-                }
-                let key = CommentsOf(self.row.id, connection::plus_one(&page));
-                Ok::<_, Error>(loader.load_one(key).await?.unwrap_or_default())
-            },
-            async {
-                if !wanted.count {
-                    return Ok(0);
-                }
-                Ok(loader.load_one(CommentCountOf(self.row.id)).await?.unwrap_or(0))
-            }
-        )?;
+        let key = CommentsOf(self.row.id, connection::plus_one(&page));
+        let (rows, total) = connection::nested(ctx, key, CommentCountOf(self.row.id)).await?;
         let grants = self.grants;
         let nodes = rows
             .into_iter()
