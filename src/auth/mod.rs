@@ -10,7 +10,7 @@ use uuid::Uuid;
 pub mod preview;
 
 use crate::access::{Access, Caller, Grants, Membership, Module, RoleGrants};
-use crate::db::models::CallerRoleRow;
+use crate::db::models::{CallerRoleRow, ExternalCallerRow};
 use crate::db::{DbConn, queries};
 use crate::error::Result;
 
@@ -99,26 +99,25 @@ pub async fn authenticate(conn: &mut DbConn, claims: &Claims) -> Result<Option<(
             )))
         }
         TokenKind::External => {
-            let Some(row) = queries::external_caller(conn, claims.sub, claims.ws).await? else {
+            let Some((row, roles)) = queries::external_caller(conn, claims.sub, claims.ws).await? else {
                 return Ok(None);
             };
-            external_access(conn, row, Utc::now()).await
+            Ok(external_access(row, roles, Utc::now()))
         }
     }
 }
 
 /// An external user's access judged at `now`; `None` while their portal access is
 /// revoked or ended.
-pub async fn external_access(
-    conn: &mut DbConn,
-    row: crate::db::models::ExternalCallerRow,
+pub fn external_access(
+    row: ExternalCallerRow,
+    roles: Vec<CallerRoleRow>,
     now: chrono::DateTime<Utc>,
-) -> Result<Option<(Access, Identity)>> {
+) -> Option<(Access, Identity)> {
     let user = row.user;
     if !user.portal_access || user.access_ends_at.is_some_and(|t| t <= now) {
-        return Ok(None);
+        return None;
     }
-    let roles = queries::caller_roles(conn, user.id, user.workspace_id).await?;
     let (workspace_roles, memberships) = held_roles(roles);
     let caller = Caller::External {
         id: user.id,
@@ -132,7 +131,7 @@ pub async fn external_access(
         email: user.email,
         account_id: Some(user.account_id),
     };
-    Ok(Some((access, identity)))
+    Some((access, identity))
 }
 
 /// Groups role rows into workspace-wide roles and project memberships. A stored name

@@ -79,12 +79,10 @@ pub async fn access(
     };
     match preview {
         Preview::User(user) => {
-            let row = queries::external_caller(conn, user, ws)
+            let (row, roles) = queries::external_caller(conn, user, ws)
                 .await?
                 .ok_or(Error::NotFound)?;
-            Ok(external_access(conn, row, Utc::now())
-                .await?
-                .map(|(a, i)| (a.previewed_by(admin_id), i)))
+            Ok(external_access(row, roles, Utc::now()).map(|(a, i)| (a.previewed_by(admin_id), i)))
         }
         Preview::Roles { roles, account } => {
             let scope = Access::staff(admin_id, ws, true).scope(crate::access::Module::Crm);

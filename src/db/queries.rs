@@ -56,20 +56,56 @@ pub struct Page<K> {
 
 // ---------------------------------------------------------------- callers
 
+/// An external user, their workspace's switched-off modules, and every role they hold,
+/// in one statement: workspace-wide assignments (`project_id` null) and the role of
+/// each effective project membership (SPEC §5: a sub-project uses its parent's
+/// organization, recursively, until it has its own).
 pub async fn external_caller(
     conn: &mut AsyncPgConnection,
     id: Uuid,
     workspace_id: Uuid,
-) -> QueryResult<Option<ExternalCallerRow>> {
-    sql_query(
-        "SELECT u.*, w.disabled_modules FROM external_users u \
-         JOIN workspaces w ON w.id = u.workspace_id WHERE u.id = $1 AND u.workspace_id = $2",
+) -> QueryResult<Option<(ExternalCallerRow, Vec<CallerRoleRow>)>> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(embed)]
+        caller: ExternalCallerRow,
+        #[diesel(embed)]
+        role: CallerRoleRow,
+    }
+    let rows: Vec<Row> = sql_query(
+        "WITH RECURSIVE caller AS ( \
+             SELECT u.*, w.disabled_modules FROM external_users u \
+             JOIN workspaces w ON w.id = u.workspace_id WHERE u.id = $1 AND u.workspace_id = $2 \
+         ), org(project_id, role_id) AS ( \
+             SELECT pm.project_id, pm.role_id FROM project_members pm \
+             JOIN projects p ON p.id = pm.project_id \
+             WHERE pm.external_user_id = $1 AND p.workspace_id = $2 \
+               AND (p.parent_id IS NULL OR p.own_organization) \
+           UNION ALL \
+             SELECT c.id, org.role_id FROM projects c JOIN org ON c.parent_id = org.project_id \
+             WHERE NOT c.own_organization \
+         ), held AS ( \
+             SELECT NULL::uuid AS project_id, ra.role_id FROM role_assignments ra \
+             WHERE ra.external_user_id = $1 \
+           UNION ALL SELECT project_id, role_id FROM org \
+         ) \
+         SELECT caller.*, held.project_id, r.id AS role_id, r.active, r.expires_at, g.module, \
+                g.fields, g.relations, g.actions, g.notifications \
+         FROM caller LEFT JOIN held ON true \
+         LEFT JOIN roles r ON r.id = held.role_id AND r.workspace_id = $2 \
+         LEFT JOIN role_grants g ON g.role_id = r.id",
     )
     .bind::<SqlUuid, _>(id)
     .bind::<SqlUuid, _>(workspace_id)
-    .get_result(conn)
-    .await
-    .optional()
+    .load(conn)
+    .await?;
+    let mut rows = rows.into_iter();
+    let Some(first) = rows.next() else { return Ok(None) };
+    let mut roles = vec![first.role];
+    roles.extend(rows.map(|r| r.role));
+    // A caller holding nothing has one row of nulls.
+    roles.retain(|r| r.project_id.is_some() || r.role_id.is_some());
+    Ok(Some((first.caller, roles)))
 }
 
 pub async fn staff_user(
@@ -109,40 +145,7 @@ pub async fn user_id_by_email(
     Ok(row.map(|r| (r.id, r.workspace_id, r.staff)))
 }
 
-/// Every role an external user holds: workspace-wide assignments (`project_id` null)
-/// and the role of each effective project membership (SPEC §5: a sub-project uses its
-/// parent's organization, recursively, until it has its own).
-pub async fn caller_roles(
-    conn: &mut AsyncPgConnection,
-    user_id: Uuid,
-    workspace_id: Uuid,
-) -> QueryResult<Vec<CallerRoleRow>> {
-    sql_query(
-        "WITH RECURSIVE org(project_id, role_id) AS ( \
-             SELECT pm.project_id, pm.role_id FROM project_members pm \
-             JOIN projects p ON p.id = pm.project_id \
-             WHERE pm.external_user_id = $1 AND p.workspace_id = $2 \
-               AND (p.parent_id IS NULL OR p.own_organization) \
-           UNION ALL \
-             SELECT c.id, org.role_id FROM projects c JOIN org ON c.parent_id = org.project_id \
-             WHERE NOT c.own_organization \
-         ), held AS ( \
-             SELECT NULL::uuid AS project_id, ra.role_id FROM role_assignments ra \
-             WHERE ra.external_user_id = $1 \
-           UNION ALL SELECT project_id, role_id FROM org \
-         ) \
-         SELECT held.project_id, r.id AS role_id, r.active, r.expires_at, g.module, g.fields, \
-                g.relations, g.actions, g.notifications \
-         FROM held LEFT JOIN roles r ON r.id = held.role_id AND r.workspace_id = $2 \
-         LEFT JOIN role_grants g ON g.role_id = r.id",
-    )
-    .bind::<SqlUuid, _>(user_id)
-    .bind::<SqlUuid, _>(workspace_id)
-    .load(conn)
-    .await
-}
-
-/// Roles as [`caller_roles`] answers them, for a set of roles held workspace-wide
+/// Roles as [`external_caller`] answers them, for a set of roles held workspace-wide
 /// (a role-set preview).
 pub async fn roles_as_held(conn: &mut AsyncPgConnection, roles: &[Uuid]) -> QueryResult<Vec<CallerRoleRow>> {
     sql_query(
@@ -220,16 +223,26 @@ pub async fn projects_by_ids(
 }
 
 /// Projects in scope, by name then id, after `(name, id)`.
+/// Projects in scope, by name then id, after `(name, id)`, each with the full count of
+/// projects in scope (so a page and its `totalCount` are one statement).
 pub async fn projects_page(
     conn: &mut AsyncPgConnection,
     scope: &Scope,
     page: &Page<(String, Uuid)>,
-) -> QueryResult<Vec<Project>> {
+) -> QueryResult<(Vec<Project>, Option<i64>)> {
+    #[derive(QueryableByName)]
+    struct Counted {
+        #[diesel(embed)]
+        project: Project,
+        #[diesel(sql_type = BigInt)]
+        total_count: i64,
+    }
     let (name, id) = page.after.clone().unzip();
-    scoped(
+    let rows: Vec<Counted> = scoped(
         format!(
-            "SELECT p.* FROM projects p WHERE {PROJECT_SCOPE} \
-             AND ($6::text IS NULL OR (p.name, p.id) > ($6, $7)) \
+            "SELECT * FROM (SELECT p.*, count(*) OVER () AS total_count FROM projects p \
+               WHERE {PROJECT_SCOPE}) p \
+             WHERE ($6::text IS NULL OR (p.name, p.id) > ($6, $7)) \
              ORDER BY p.name, p.id LIMIT $8"
         ),
         scope,
@@ -238,7 +251,9 @@ pub async fn projects_page(
     .bind::<Nullable<SqlUuid>, _>(id)
     .bind::<BigInt, _>(page.first)
     .load(conn)
-    .await
+    .await?;
+    let total = rows.iter().next().map(|r| r.total_count);
+    Ok((rows.into_iter().map(|r| r.project).collect(), total))
 }
 
 pub async fn projects_count(conn: &mut AsyncPgConnection, scope: &Scope) -> QueryResult<i64> {

@@ -13,6 +13,7 @@ mod knowledge_base;
 mod limits;
 pub mod loaders;
 mod mutations;
+mod ordering;
 mod projects;
 mod tasks;
 mod users;
@@ -52,6 +53,7 @@ pub struct MutationRoot(actions::ActionsMutation, admin::AdminMutation);
 pub fn build_schema(limits: Limits) -> PortalSchema {
     Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
         .extension(ErrorCodes)
+        .extension(ordering::SelectionOrder)
         .extension(limits::DocumentLimits {
             max_aliases: limits.max_aliases,
             max_depth: limits.max_depth,

@@ -305,15 +305,15 @@ impl ProjectsQuery {
         let scope = access.scope(Module::Projects);
         let wanted = connection::wanted(ctx);
         let mut conn = ctx.pool()?.get().await?;
-        let rows = if wanted.page {
+        let (rows, counted) = if wanted.page {
             queries::projects_page(&mut conn, &scope, &connection::plus_one(&page)).await?
         } else {
-            Vec::new()
+            (Vec::new(), None)
         };
-        let total = if wanted.count {
-            queries::projects_count(&mut conn, &scope).await?
-        } else {
-            0
+        let total = match counted {
+            Some(n) => n,
+            None if wanted.count => queries::projects_count(&mut conn, &scope).await?,
+            None => 0,
         };
         drop(conn);
         let nodes = rows

@@ -212,3 +212,30 @@ async fn a_cursor_of_a_hidden_row_reveals_nothing_more_than_a_made_up_one() {
         assert_ne!(t["title"], "Set up staging server");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn answers_follow_the_order_of_the_selection_every_time() {
+    let app = TestApp::demo().await;
+    let token = app.token(GRETA).await;
+    let q = "fragment T on Task { title id } { zz: viewer { name } invoices(first: 5) { totalCount } \
+             projects(first: 5) { nodes { tasks(first: 3) { nodes { ...T status } } name id } totalCount } \
+             articles(first: 2) { totalCount } a: account { name id } }";
+    let mut bodies = std::collections::BTreeSet::new();
+    for _ in 0..12 {
+        let (_, body) = app.post_raw(Some(&token), q, json!({}), &[]).await;
+        bodies.insert(body);
+    }
+    assert_eq!(bodies.len(), 1, "{bodies:#?}");
+    let body = bodies.into_iter().next().unwrap();
+    let at = |k: &str| body.find(k).unwrap_or_else(|| panic!("{k} in {body}"));
+    assert!(
+        at("\"zz\"") < at("\"invoices\"")
+            && at("\"invoices\"") < at("\"projects\"")
+            && at("\"projects\"") < at("\"articles\"")
+            && at("\"articles\"") < at("\"a\":")
+    );
+    assert!(
+        body.contains("{\"title\":\"Kick-off workshop\",\"id\":"),
+        "{body}"
+    );
+}
