@@ -113,12 +113,14 @@ fn operation(query: &str, name: Option<&str>) -> (&'static str, Option<String>, 
 }
 
 /// The ids of the records in a response: every `id` field that holds a UUID.
-pub fn record_ids(data: &serde_json::Value, out: &mut Vec<Uuid>) {
+pub fn record_ids(data: &async_graphql::Value, out: &mut Vec<Uuid>) {
+    use async_graphql::Value;
     match data {
-        serde_json::Value::Object(map) => {
+        Value::Object(map) => {
             for (k, v) in map {
-                if k == "id"
-                    && let Some(id) = v.as_str().and_then(|s| Uuid::parse_str(s).ok())
+                if k.as_str() == "id"
+                    && let Value::String(s) = v
+                    && let Ok(id) = Uuid::parse_str(s)
                     && !out.contains(&id)
                 {
                     out.push(id);
@@ -126,7 +128,7 @@ pub fn record_ids(data: &serde_json::Value, out: &mut Vec<Uuid>) {
                 record_ids(v, out);
             }
         }
-        serde_json::Value::Array(items) => items.iter().for_each(|v| record_ids(v, out)),
+        Value::List(items) => items.iter().for_each(|v| record_ids(v, out)),
         _ => {}
     }
 }

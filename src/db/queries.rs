@@ -37,14 +37,59 @@ const ACCOUNT_SCOPE: &str = "a.workspace_id = $1 AND ($2 OR ($5 AND a.id = $4))"
 /// Articles published to the portal (alias `k`).
 const ARTICLE_SCOPE: &str = "k.workspace_id = $1 AND ($2 OR ($5 AND k.published))";
 
-fn scoped<'a>(sql: String, scope: &'a Scope) -> BoxedSqlQuery<'a, Pg, diesel::query_builder::SqlQuery> {
-    sql_query(sql)
-        .into_boxed()
-        .bind::<SqlUuid, _>(scope.workspace_id)
-        .bind::<Bool, _>(scope.staff)
-        .bind::<Array<SqlUuid>, _>(&scope.project_ids)
-        .bind::<Nullable<SqlUuid>, _>(scope.account_id)
-        .bind::<Bool, _>(scope.workspace_named)
+/// A scoped statement: the scope bound as `$1..$5`. Its text is fixed per kind of
+/// caller (`$2`, "is staff", is written into it as a constant), so PostgreSQL can keep
+/// one good generic plan for each and the statement is prepared once per connection.
+fn scoped<'a>(sql: String, scope: &'a Scope) -> Prepared<'a> {
+    let constant = if scope.staff { "(true OR " } else { "(false OR " };
+    Prepared(
+        sql_query(sql.replace("($2 OR ", constant))
+            .into_boxed()
+            .bind::<SqlUuid, _>(scope.workspace_id)
+            .bind::<Bool, _>(scope.staff)
+            .bind::<Array<SqlUuid>, _>(&scope.project_ids)
+            .bind::<Nullable<SqlUuid>, _>(scope.account_id)
+            .bind::<Bool, _>(scope.workspace_named),
+    )
+}
+
+/// A raw statement that is safe to prepare once per connection and reuse: its text
+/// never contains values, only placeholders. (Diesel assumes raw SQL is not.)
+pub struct Prepared<'a>(BoxedSqlQuery<'a, Pg, diesel::query_builder::SqlQuery>);
+
+impl<'a> Prepared<'a> {
+    fn bind<ST, V>(self, value: V) -> Self
+    where
+        Pg: diesel::sql_types::HasSqlType<ST>,
+        V: diesel::serialize::ToSql<ST, Pg> + Send + 'a,
+        ST: Send + 'a,
+    {
+        Prepared(self.0.bind::<ST, V>(value))
+    }
+}
+
+impl diesel::query_builder::QueryFragment<Pg> for Prepared<'_> {
+    fn walk_ast<'b>(&'b self, pass: diesel::query_builder::AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        self.0.walk_ast(pass)
+    }
+
+    fn is_safe_to_cache_prepared(&self, _backend: &Pg) -> QueryResult<bool> {
+        Ok(true)
+    }
+}
+
+impl diesel::query_builder::QueryId for Prepared<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl diesel::query_builder::Query for Prepared<'_> {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+/// A fixed statement, prepared once per connection.
+fn prepared<'a>(sql: &'a str) -> Prepared<'a> {
+    Prepared(sql_query(sql).into_boxed())
 }
 
 /// A page request: how many, and after which sort key.
@@ -174,7 +219,7 @@ pub async fn staff_by_ids(
     workspace_id: Uuid,
     ids: &[Uuid],
 ) -> QueryResult<Vec<StaffUser>> {
-    sql_query("SELECT * FROM staff_users WHERE workspace_id = $1 AND id = ANY($2)")
+    prepared("SELECT * FROM staff_users WHERE workspace_id = $1 AND id = ANY($2)")
         .bind::<SqlUuid, _>(workspace_id)
         .bind::<Array<SqlUuid>, _>(ids)
         .load(conn)
@@ -187,7 +232,7 @@ pub async fn external_users_by_ids(
     workspace_id: Uuid,
     ids: &[Uuid],
 ) -> QueryResult<Vec<ExternalUser>> {
-    sql_query("SELECT * FROM external_users WHERE workspace_id = $1 AND id = ANY($2)")
+    prepared("SELECT * FROM external_users WHERE workspace_id = $1 AND id = ANY($2)")
         .bind::<SqlUuid, _>(workspace_id)
         .bind::<Array<SqlUuid>, _>(ids)
         .load(conn)
@@ -199,7 +244,7 @@ pub async fn stages_by_ids(
     workspace_id: Uuid,
     ids: &[Uuid],
 ) -> QueryResult<Vec<ProjectStage>> {
-    sql_query("SELECT * FROM project_stages WHERE workspace_id = $1 AND id = ANY($2)")
+    prepared("SELECT * FROM project_stages WHERE workspace_id = $1 AND id = ANY($2)")
         .bind::<SqlUuid, _>(workspace_id)
         .bind::<Array<SqlUuid>, _>(ids)
         .load(conn)

@@ -131,9 +131,7 @@ fn outcome(r: &async_graphql::Response) -> String {
 
 fn response_ids(r: &async_graphql::Response) -> Vec<uuid::Uuid> {
     let mut ids = Vec::new();
-    if let Ok(data) = serde_json::to_value(&r.data) {
-        crate::audit::record_ids(&data, &mut ids);
-    }
+    crate::audit::record_ids(&r.data, &mut ids);
     ids
 }
 
