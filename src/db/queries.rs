@@ -117,7 +117,7 @@ pub async fn external_caller(
         #[diesel(embed)]
         role: CallerRoleRow,
     }
-    let rows: Vec<Row> = sql_query(
+    let rows: Vec<Row> = prepared(
         "WITH RECURSIVE caller AS ( \
              SELECT u.*, w.disabled_modules FROM external_users u \
              JOIN workspaces w ON w.id = u.workspace_id WHERE u.id = $1 AND u.workspace_id = $2 \
@@ -158,7 +158,7 @@ pub async fn staff_user(
     id: Uuid,
     workspace_id: Uuid,
 ) -> QueryResult<Option<StaffUser>> {
-    sql_query("SELECT s.* FROM staff_users s WHERE s.id = $1 AND s.workspace_id = $2")
+    prepared("SELECT s.* FROM staff_users s WHERE s.id = $1 AND s.workspace_id = $2")
         .bind::<SqlUuid, _>(id)
         .bind::<SqlUuid, _>(workspace_id)
         .get_result(conn)
@@ -193,7 +193,7 @@ pub async fn user_id_by_email(
 /// Roles as [`external_caller`] answers them, for a set of roles held workspace-wide
 /// (a role-set preview).
 pub async fn roles_as_held(conn: &mut AsyncPgConnection, roles: &[Uuid]) -> QueryResult<Vec<CallerRoleRow>> {
-    sql_query(
+    prepared(
         "SELECT NULL::uuid AS project_id, r.id AS role_id, r.active, r.expires_at, g.module, g.fields, \
                 g.relations, g.actions, g.notifications \
          FROM roles r LEFT JOIN role_grants g ON g.role_id = r.id WHERE r.id = ANY($1)",
