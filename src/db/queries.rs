@@ -285,9 +285,9 @@ pub async fn projects_page(
     let (name, id) = page.after.clone().unzip();
     let rows: Vec<Counted> = scoped(
         format!(
-            "SELECT * FROM (SELECT p.*, count(*) OVER () AS total_count FROM projects p \
-               WHERE {PROJECT_SCOPE}) p \
-             WHERE ($6::text IS NULL OR (p.name, p.id) > ($6, $7)) \
+            "SELECT p.*, (SELECT count(*) FROM projects p WHERE {PROJECT_SCOPE}) AS total_count \
+             FROM projects p WHERE {PROJECT_SCOPE} \
+               AND ($6::text IS NULL OR (p.name, p.id) > ($6, $7)) \
              ORDER BY p.name, p.id LIMIT $8"
         ),
         scope,
@@ -297,7 +297,7 @@ pub async fn projects_page(
     .bind::<BigInt, _>(page.first)
     .load(conn)
     .await?;
-    let total = rows.iter().next().map(|r| r.total_count);
+    let total = rows.as_slice().first().map(|r| r.total_count);
     Ok((rows.into_iter().map(|r| r.project).collect(), total))
 }
 
