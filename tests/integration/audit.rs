@@ -148,13 +148,22 @@ async fn no_audit_event_is_lost_on_a_graceful_shutdown() {
     let sent = 200;
     let requests = (0..sent).map(|i| {
         let body = json!({ "query": format!("query Q{i} {{ viewer {{ name }} }}") });
-        app.http.post(format!("{base}/graphql")).bearer_auth(&token).json(&body).send()
+        app.http
+            .post(format!("{base}/graphql"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
     });
     for r in futures_util::future::join_all(requests).await {
         assert_eq!(r.unwrap().status(), 200);
     }
-    std::process::Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
-    let status = tokio::task::spawn_blocking(move || server.wait().unwrap()).await.unwrap();
+    std::process::Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    let status = tokio::task::spawn_blocking(move || server.wait().unwrap())
+        .await
+        .unwrap();
     assert!(status.success(), "{status}");
     let q = "{ auditLog(filter: { operationType: QUERY }) { totalCount } }";
     let r = app.query_as("ada@acme.example", q).await;

@@ -11,6 +11,7 @@ mod deny_by_default;
 mod fixtures;
 mod hiding;
 mod limits;
+mod model;
 mod preview;
 mod roles;
 mod scope;
