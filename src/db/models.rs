@@ -108,6 +108,46 @@ pub struct Project {
     pub created_at: DateTime<Utc>,
 }
 
+/// A project with its stage and budget (parts that follow it), from one statement.
+#[derive(Clone, Debug, QueryableByName)]
+pub struct ProjectView {
+    #[diesel(embed)]
+    pub project: Project,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub stage_name: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Int4>)]
+    pub stage_position: Option<i32>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    pub budget_amount_cents: Option<i64>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    pub budget_spent_cents: Option<i64>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub budget_currency: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Bool>)]
+    pub budget_client_access: Option<bool>,
+}
+
+impl ProjectView {
+    pub fn stage(&self) -> Option<ProjectStage> {
+        Some(ProjectStage {
+            id: self.project.stage_id?,
+            workspace_id: self.project.workspace_id,
+            name: self.stage_name.clone()?,
+            position: self.stage_position?,
+        })
+    }
+
+    pub fn budget(&self) -> Option<Budget> {
+        Some(Budget {
+            project_id: self.project.id,
+            amount_cents: self.budget_amount_cents?,
+            spent_cents: self.budget_spent_cents?,
+            currency: self.budget_currency.clone()?,
+            client_access: self.budget_client_access?,
+        })
+    }
+}
+
 #[derive(Clone, Debug, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = project_members, check_for_backend(diesel::pg::Pg))]
 pub struct ProjectMember {

@@ -239,27 +239,25 @@ pub async fn external_users_by_ids(
         .await
 }
 
-pub async fn stages_by_ids(
-    conn: &mut AsyncPgConnection,
-    workspace_id: Uuid,
-    ids: &[Uuid],
-) -> QueryResult<Vec<ProjectStage>> {
-    prepared("SELECT * FROM project_stages WHERE workspace_id = $1 AND id = ANY($2)")
-        .bind::<SqlUuid, _>(workspace_id)
-        .bind::<Array<SqlUuid>, _>(ids)
-        .load(conn)
-        .await
-}
-
 // ---------------------------------------------------------------- projects
+
+/// A project with its stage and budget, which follow it (SPEC §2): loaded in the same
+/// statement, so showing them costs no statement of its own.
+const PROJECT_VIEW: &str = "p.*, s.name AS stage_name, s.position AS stage_position, \
+    b.amount_cents AS budget_amount_cents, b.spent_cents AS budget_spent_cents, \
+    b.currency AS budget_currency, b.client_access AS budget_client_access";
+const PROJECT_PARTS: &str = "LEFT JOIN project_stages s ON s.id = p.stage_id \
+    LEFT JOIN budgets b ON b.project_id = p.id";
 
 pub async fn projects_by_ids(
     conn: &mut AsyncPgConnection,
     scope: &Scope,
     ids: &[Uuid],
-) -> QueryResult<Vec<Project>> {
+) -> QueryResult<Vec<ProjectView>> {
     scoped(
-        format!("SELECT p.* FROM projects p WHERE {PROJECT_SCOPE} AND p.id = ANY($6)"),
+        format!(
+            "SELECT {PROJECT_VIEW} FROM projects p {PROJECT_PARTS} WHERE {PROJECT_SCOPE} AND p.id = ANY($6)"
+        ),
         scope,
     )
     .bind::<Array<SqlUuid>, _>(ids)
@@ -267,26 +265,25 @@ pub async fn projects_by_ids(
     .await
 }
 
-/// Projects in scope, by name then id, after `(name, id)`.
 /// Projects in scope, by name then id, after `(name, id)`, each with the full count of
 /// projects in scope (so a page and its `totalCount` are one statement).
 pub async fn projects_page(
     conn: &mut AsyncPgConnection,
     scope: &Scope,
     page: &Page<(String, Uuid)>,
-) -> QueryResult<(Vec<Project>, Option<i64>)> {
+) -> QueryResult<(Vec<ProjectView>, Option<i64>)> {
     #[derive(QueryableByName)]
     struct Counted {
         #[diesel(embed)]
-        project: Project,
+        project: ProjectView,
         #[diesel(sql_type = BigInt)]
         total_count: i64,
     }
     let (name, id) = page.after.clone().unzip();
     let rows: Vec<Counted> = scoped(
         format!(
-            "SELECT p.*, (SELECT count(*) FROM projects p WHERE {PROJECT_SCOPE}) AS total_count \
-             FROM projects p WHERE {PROJECT_SCOPE} \
+            "SELECT {PROJECT_VIEW}, (SELECT count(*) FROM projects p WHERE {PROJECT_SCOPE}) AS total_count \
+             FROM projects p {PROJECT_PARTS} WHERE {PROJECT_SCOPE} \
                AND ($6::text IS NULL OR (p.name, p.id) > ($6, $7)) \
              ORDER BY p.name, p.id LIMIT $8"
         ),
@@ -317,12 +314,12 @@ pub async fn subprojects_pages(
     scope: &Scope,
     parents: &[Uuid],
     page: &Page<(String, Uuid)>,
-) -> QueryResult<Vec<Project>> {
+) -> QueryResult<Vec<ProjectView>> {
     let (name, id) = page.after.clone().unzip();
     scoped(
         format!(
-            "SELECT * FROM (SELECT p.*, row_number() OVER (PARTITION BY p.parent_id \
-               ORDER BY p.name, p.id) AS page_rank FROM projects p \
+            "SELECT * FROM (SELECT {PROJECT_VIEW}, row_number() OVER (PARTITION BY p.parent_id \
+               ORDER BY p.name, p.id) AS page_rank FROM projects p {PROJECT_PARTS} \
                WHERE {PROJECT_SCOPE} AND p.parent_id = ANY($6) \
                AND ($7::text IS NULL OR (p.name, p.id) > ($7, $8))) s \
              WHERE page_rank <= $9 ORDER BY name, id"
@@ -350,23 +347,6 @@ pub async fn subprojects_counts(
         scope,
     )
     .bind::<Array<SqlUuid>, _>(parents)
-    .load(conn)
-    .await
-}
-
-pub async fn budgets_by_projects(
-    conn: &mut AsyncPgConnection,
-    scope: &Scope,
-    projects: &[Uuid],
-) -> QueryResult<Vec<Budget>> {
-    scoped(
-        format!(
-            "SELECT b.* FROM budgets b JOIN projects p ON p.id = b.project_id \
-             WHERE {PROJECT_SCOPE} AND b.project_id = ANY($6)"
-        ),
-        scope,
-    )
-    .bind::<Array<SqlUuid>, _>(projects)
     .load(conn)
     .await
 }

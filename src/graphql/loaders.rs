@@ -63,11 +63,8 @@ key!(/// A staff user (owner, assignee, author).
     StaffId);
 key!(/// An external user (comment author).
     ExternalUserId);
-key!(StageId);
 key!(/// A project in scope whose grants name `projects`.
     ProjectId);
-key!(/// The budget of a project in scope.
-    BudgetOf);
 key!(/// The caller's own account (any account of the workspace for staff).
     AccountId);
 key!(TaskId);
@@ -90,7 +87,7 @@ pub struct CommentsOf(pub Uuid, pub Page<Uuid>);
 pub struct SubprojectsOf(pub Uuid, pub Page<(String, Uuid)>);
 
 macro_rules! by_id_loader {
-    ($key:ident => $value:ty, |$this:ident, $conn:ident, $ids:ident| $query:expr, $id:ident) => {
+    ($key:ident => $value:ty, |$this:ident, $conn:ident, $ids:ident| $query:expr, $($id:ident).+) => {
         impl Loader<$key> for Fetch {
             type Value = $value;
             type Error = Error;
@@ -100,7 +97,7 @@ macro_rules! by_id_loader {
                 let $ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
                 let mut $conn = self.conn().await?;
                 let rows: Vec<$value> = $query.await?;
-                Ok(by_key(rows, |r| $key(r.$id)))
+                Ok(by_key(rows, |r| $key(r.$($id).+)))
             }
         }
     };
@@ -108,9 +105,7 @@ macro_rules! by_id_loader {
 
 by_id_loader!(StaffId => StaffUser, |this, conn, ids| queries::staff_by_ids(&mut conn, this.workspace_id()?, &ids), id);
 by_id_loader!(ExternalUserId => ExternalUser, |this, conn, ids| queries::external_users_by_ids(&mut conn, this.workspace_id()?, &ids), id);
-by_id_loader!(StageId => ProjectStage, |this, conn, ids| queries::stages_by_ids(&mut conn, this.workspace_id()?, &ids), id);
-by_id_loader!(ProjectId => Project, |this, conn, ids| queries::projects_by_ids(&mut conn, &this.scope(Module::Projects)?, &ids), id);
-by_id_loader!(BudgetOf => Budget, |this, conn, ids| queries::budgets_by_projects(&mut conn, &this.scope(Module::Projects)?, &ids), project_id);
+by_id_loader!(ProjectId => ProjectView, |this, conn, ids| queries::projects_by_ids(&mut conn, &this.scope(Module::Projects)?, &ids), project.id);
 by_id_loader!(AccountId => Account, |this, conn, ids| queries::accounts_by_ids(&mut conn, &this.scope(Module::Crm)?, &ids), id);
 by_id_loader!(TaskId => Task, |this, conn, ids| queries::tasks_by_ids(&mut conn, &this.scope(Module::Tasks)?, &ids), id);
 by_id_loader!(InvoiceId => Invoice, |this, conn, ids| queries::invoices_by_ids(&mut conn, &this.scope(Module::Invoices)?, &ids), id);
@@ -187,7 +182,7 @@ macro_rules! page_loader {
 
 page_loader!(TasksOf => Task, Module::Tasks, queries::tasks_pages, |t| t.project_id);
 page_loader!(CommentsOf => ProjectComment, Module::Tasks, queries::comments_pages, |c| c.comment.task_id);
-page_loader!(SubprojectsOf => Project, Module::Projects, queries::subprojects_pages, |p| p.parent_id.unwrap_or_default());
+page_loader!(SubprojectsOf => ProjectView, Module::Projects, queries::subprojects_pages, |p| p.project.parent_id.unwrap_or_default());
 
 key!(/// The grant rows of a role (admin views).
     GrantsOf);

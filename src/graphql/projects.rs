@@ -5,9 +5,7 @@ use uuid::Uuid;
 
 use super::connection::{self, Connection, Node};
 use super::crm::CrmAccount;
-use super::loaders::{
-    AccountId, BudgetOf, ProjectId, StaffId, StageId, SubprojectCountOf, SubprojectsOf, TaskCountOf, TasksOf,
-};
+use super::loaders::{AccountId, ProjectId, StaffId, SubprojectCountOf, SubprojectsOf, TaskCountOf, TasksOf};
 use super::tasks::Task;
 use super::users::User;
 use super::viewer::GrantSet;
@@ -52,14 +50,23 @@ impl ProjectStatus {
 #[derive(Clone)]
 pub struct Project {
     row: models::Project,
+    /// The parts that follow the project, loaded with it.
+    stage: Option<models::ProjectStage>,
+    budget: Option<models::Budget>,
     grants: Grants,
 }
 
 impl Project {
     /// Wraps a row loaded in scope with the grants merged for it.
-    pub fn new(ctx: &Context<'_>, row: models::Project) -> Result<Project> {
-        let grants = ctx.access()?.project_grants(Some(row.id));
-        Ok(Project { row, grants })
+    pub fn new(ctx: &Context<'_>, row: models::ProjectView) -> Result<Project> {
+        let grants = ctx.access()?.project_grants(Some(row.project.id));
+        let (stage, budget) = (row.stage(), row.budget());
+        Ok(Project {
+            row: row.project,
+            stage,
+            budget,
+            grants,
+        })
     }
 }
 
@@ -104,11 +111,11 @@ impl Project {
         self.grants.reveal(PROGRESS, self.row.progress).flatten()
     }
 
-    async fn stage(&self, ctx: &Context<'_>) -> Result<Option<ProjectStage>> {
-        let Some(id) = self.grants.reveal(STAGE, self.row.stage_id).flatten() else {
-            return Ok(None);
-        };
-        Ok(ctx.loader().load_one(StageId(id)).await?.map(ProjectStage))
+    async fn stage(&self) -> Option<ProjectStage> {
+        self.grants
+            .reveal(STAGE, self.stage.clone())
+            .flatten()
+            .map(ProjectStage)
     }
 
     async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
@@ -124,17 +131,12 @@ impl Project {
     }
 
     /// Hidden while the budget's client access is off, even when granted.
-    async fn budget(&self, ctx: &Context<'_>) -> Result<Option<Budget>> {
-        if !self.grants.allows(BUDGET) {
-            return Ok(None);
-        }
-        let budget = ctx.loader().load_one(BudgetOf(self.row.id)).await?;
-        Ok(budget
-            .filter(|b| b.client_access || self.grants.is_staff())
-            .map(|row| Budget {
-                row,
-                grants: self.grants,
-            }))
+    async fn budget(&self) -> Option<Budget> {
+        let budget = self.grants.reveal(BUDGET, self.budget.clone()).flatten()?;
+        (budget.client_access || self.grants.is_staff()).then_some(Budget {
+            row: budget,
+            grants: self.grants,
+        })
     }
 
     /// The client account; needs `crm` access, and only the caller's own account exists
