@@ -706,9 +706,19 @@ def main() -> None:
     if mode == "peer" and not PEER_NODE.exists():
         sys.exit("bench: bench/peer/node_modules is missing (npm ci --prefix bench/peer; make bench-peer does)")
     OUT.mkdir(exist_ok=True)
+    # One benchmark at a time on this machine: another run would reload the database
+    # under this one and compete for the cores.
+    import fcntl
+    lock = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"portal-gateway-bench-{DB_NAME}.lock", "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        log("another benchmark run holds the machine; waiting for it to finish …")
+        fcntl.flock(lock, fcntl.LOCK_EX)
     started = machine()
     log(f"{started['cores']} cores, {started['cpu']}, load average {loadavg()}")
-    log(f"gateway: {build_info()}")
+    build = build_info()
+    log(f"gateway: {build}")
     db_url = setup_db(peer=mode == "peer")
     counts = data_counts(db_url)
     log("data: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
@@ -718,7 +728,7 @@ def main() -> None:
         profile(db_url, secret, toks)
         return
 
-    results: dict = {"machine": started, "gateway_build": build_info(), "data": counts, "scale": SCALE, "duration_s": DURATION,
+    results: dict = {"machine": started, "gateway_build": build, "data": counts, "scale": SCALE, "duration_s": DURATION,
                      "warmup_s": WARMUP, "connections": CONNECTIONS, "gateway": {}}
     answers = {}
     for kind in ("external", "staff"):
