@@ -9,6 +9,11 @@ use portal_gateway::db::{self, StatementCounter, queries};
 use portal_gateway::http::{self, AppState};
 use portal_gateway::{graphql, seed};
 
+/// The allocator: glibc's malloc took a third of the server's CPU under load
+/// (BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// GraphQL gateway for client portals. Configuration comes from the environment
 /// (see `.env.example`).
 #[derive(Parser)]
@@ -47,7 +52,6 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
-    limit_malloc_arenas();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -138,16 +142,5 @@ async fn shutdown() {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = terminate => {}
-    }
-}
-
-/// glibc gives every thread that allocates its own arena (up to 8 per core), which
-/// holds on to memory between requests; two are enough for a server that mostly waits
-/// on PostgreSQL, and keep its resident memory low.
-fn limit_malloc_arenas() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only tunes the allocator; it is called before any thread starts.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
     }
 }
