@@ -7,14 +7,23 @@
 //! | `LISTEN_ADDR` | `127.0.0.1:8080` | where `serve` listens |
 //! | `DEV_MODE` | `false` | serve the demo personas' tokens to the playground |
 //! | `DB_POOL_SIZE` | `16` | connections in the pool |
-//! | `MAX_DEPTH` | `12` | deepest query accepted |
-//! | `MAX_ALIASES` | `30` | most aliased fields in one document |
-//! | `MAX_COMPLEXITY` | `10000` | costliest query accepted (list fields weigh `first`) |
+//! | `DB_ACQUIRE_TIMEOUT_MS` | `3000` | longest wait for a pooled connection (or to open one) |
+//! | `TOKEN_MAX_LIFETIME` | `86400` | seconds a token may live (`exp - iat`) |
+//! | `MAX_DEPTH` | `12` | deepest query accepted (data fields, fragments expanded) |
+//! | `MAX_ALIASES` | `30` | most aliased fields in one document, fragments expanded |
+//! | `MAX_SELECTIONS` | `5000` | most field selections, fragments expanded |
+//! | `MAX_COST` | `50000` | most records a document can return (SPEC §11's cost) |
 //! | `MAX_BODY_BYTES` | `1048576` | largest request body |
 //! | `MAX_BATCH` | `10` | operations per batched request |
 //! | `MAX_PAGE` | `100` | largest `first` |
+//! | `MAX_STRING_CHARS` | `100000` | longest string in an argument, variable or cursor |
+//! | `MAX_RESPONSE_BYTES` | `8388608` | largest answer (an error and `data: null` beyond) |
+//! | `REQUEST_TIMEOUT_MS` | `15000` | longest a request may run (`TIMEOUT`) |
+//! | `RATE_LIMIT_PER_SECOND` | `50` | requests per second a caller's bucket refills (0: no limit) |
+//! | `RATE_LIMIT_BURST` | `100` | requests a caller may make at once |
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 
@@ -28,6 +37,10 @@ pub struct Config {
     pub listen_addr: SocketAddr,
     pub dev_mode: bool,
     pub pool_size: usize,
+    /// The longest wait for a pooled connection, or to open one.
+    pub acquire_timeout: Duration,
+    /// The longest a token may live, `exp - iat`.
+    pub token_max_lifetime: Duration,
     pub limits: Limits,
 }
 
@@ -36,10 +49,23 @@ pub struct Config {
 pub struct Limits {
     pub max_depth: usize,
     pub max_aliases: usize,
-    pub max_complexity: usize,
+    pub max_selections: usize,
+    pub max_cost: u64,
     pub max_body_bytes: usize,
     pub max_batch: usize,
     pub max_page: i64,
+    pub max_string_chars: usize,
+    pub max_response_bytes: usize,
+    pub request_timeout: Duration,
+    pub rate: Rate,
+}
+
+/// The per-caller token bucket: `per_second` refill, `burst` capacity; `per_second`
+/// 0 turns rate limiting off.
+#[derive(Clone, Copy, Debug)]
+pub struct Rate {
+    pub per_second: u32,
+    pub burst: u32,
 }
 
 impl Default for Limits {
@@ -47,10 +73,18 @@ impl Default for Limits {
         Limits {
             max_depth: 12,
             max_aliases: 30,
-            max_complexity: 10_000,
+            max_selections: 5_000,
+            max_cost: 50_000,
             max_body_bytes: 1 << 20,
             max_batch: 10,
             max_page: 100,
+            max_string_chars: 100_000,
+            max_response_bytes: 8 << 20,
+            request_timeout: Duration::from_secs(15),
+            rate: Rate {
+                per_second: 50,
+                burst: 100,
+            },
         }
     }
 }
@@ -96,13 +130,26 @@ impl Config {
             listen_addr: parsed("LISTEN_ADDR", "127.0.0.1:8080".parse().context("default")?)?,
             dev_mode,
             pool_size: parsed("DB_POOL_SIZE", 16)?,
+            acquire_timeout: Duration::from_millis(parsed("DB_ACQUIRE_TIMEOUT_MS", 3_000)?),
+            token_max_lifetime: Duration::from_secs(parsed("TOKEN_MAX_LIFETIME", 86_400)?),
             limits: Limits {
                 max_depth: parsed("MAX_DEPTH", defaults.max_depth)?,
                 max_aliases: parsed("MAX_ALIASES", defaults.max_aliases)?,
-                max_complexity: parsed("MAX_COMPLEXITY", defaults.max_complexity)?,
+                max_selections: parsed("MAX_SELECTIONS", defaults.max_selections)?,
+                max_cost: parsed("MAX_COST", defaults.max_cost)?,
                 max_body_bytes: parsed("MAX_BODY_BYTES", defaults.max_body_bytes)?,
                 max_batch: parsed("MAX_BATCH", defaults.max_batch)?,
                 max_page: parsed("MAX_PAGE", defaults.max_page)?,
+                max_string_chars: parsed("MAX_STRING_CHARS", defaults.max_string_chars)?,
+                max_response_bytes: parsed("MAX_RESPONSE_BYTES", defaults.max_response_bytes)?,
+                request_timeout: Duration::from_millis(parsed(
+                    "REQUEST_TIMEOUT_MS",
+                    defaults.request_timeout.as_millis() as u64,
+                )?),
+                rate: Rate {
+                    per_second: parsed("RATE_LIMIT_PER_SECOND", defaults.rate.per_second)?,
+                    burst: parsed("RATE_LIMIT_BURST", defaults.rate.burst)?,
+                },
             },
         })
     }

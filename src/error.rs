@@ -16,8 +16,8 @@ use crate::access::Denial;
 
 #[derive(Clone, Debug, thiserror::Error)]
 pub enum Error {
-    #[error("authentication required")]
-    Unauthenticated,
+    #[error("{}", .0.message())]
+    Unauthenticated(AuthFailure),
     #[error("{0}")]
     Forbidden(String),
     #[error("not found")]
@@ -26,21 +26,69 @@ pub enum Error {
     BadUserInput { field: String, message: String },
     #[error("{0}")]
     Conflict(String),
+    /// A limit of SPEC §11 passed: `BAD_USER_INPUT` naming the figure and the limit
+    /// (`extensions.<key>` and `extensions.limit`).
+    #[error("{what} {figure} exceeds the limit {limit}")]
+    Limit {
+        what: &'static str,
+        key: &'static str,
+        figure: u64,
+        limit: u64,
+    },
+    #[error("too many requests; retry in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("the request took longer than {0} ms")]
+    Timeout(u64),
+    /// The database did not answer in time (gone away, or the pool exhausted).
+    #[error("the database is unavailable; try again shortly")]
+    Unavailable,
     /// The cause is logged, never answered.
     #[error("internal error")]
     Internal(Arc<dyn std::error::Error + Send + Sync>),
+}
+
+/// Why a request is not authenticated (SPEC §1, `extensions.reason`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthFailure {
+    MissingToken,
+    InvalidToken,
+    ExpiredToken,
+    AccessRevoked,
+}
+
+impl AuthFailure {
+    pub fn reason(self) -> &'static str {
+        match self {
+            AuthFailure::MissingToken => "missing_token",
+            AuthFailure::InvalidToken => "invalid_token",
+            AuthFailure::ExpiredToken => "expired_token",
+            AuthFailure::AccessRevoked => "access_revoked",
+        }
+    }
+
+    fn message(self) -> &'static str {
+        match self {
+            AuthFailure::MissingToken => "authentication required: send a bearer token",
+            AuthFailure::InvalidToken => "the bearer token is not valid",
+            AuthFailure::ExpiredToken => "the bearer token has expired",
+            AuthFailure::AccessRevoked => "this user has no portal access",
+        }
+    }
 }
 
 impl Error {
     /// The SPEC §7 code. Exhaustive on purpose: a new variant must choose its code.
     pub fn code(&self) -> &'static str {
         match self {
-            Error::Unauthenticated => "UNAUTHENTICATED",
+            Error::Unauthenticated(_) => "UNAUTHENTICATED",
             Error::Forbidden(_) => "FORBIDDEN",
             Error::NotFound => "NOT_FOUND",
             Error::BadUserInput { .. } => "BAD_USER_INPUT",
             Error::Conflict(_) => "CONFLICT",
-            Error::Internal(_) => "INTERNAL",
+            Error::Limit { .. } => "BAD_USER_INPUT",
+            Error::RateLimited { .. } => "RATE_LIMITED",
+            Error::Timeout(_) => "TIMEOUT",
+            Error::Unavailable | Error::Internal(_) => "INTERNAL",
         }
     }
 
@@ -86,8 +134,11 @@ impl From<diesel::result::Error> for Error {
 }
 
 impl From<crate::db::PoolError> for Error {
+    /// A pool that cannot hand out a connection in time means the database is away or
+    /// saturated: a clear, retryable answer, logged once here.
     fn from(e: crate::db::PoolError) -> Error {
-        Error::internal(e)
+        tracing::warn!(error = %e, "no database connection");
+        Error::Unavailable
     }
 }
 

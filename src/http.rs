@@ -40,7 +40,12 @@ impl AppState {
         pool: DbPool,
         statements: StatementCounter,
     ) -> anyhow::Result<(App, AuditWriter)> {
-        let audit_pool = crate::db::pool(&config.database_url, 2, &StatementCounter::default())?;
+        let audit_pool = crate::db::pool(
+            &config.database_url,
+            2,
+            config.acquire_timeout,
+            &StatementCounter::default(),
+        )?;
         let (audit, writer) = AuditSink::start(audit_pool);
         let state = AppState {
             schema: graphql::build_schema(config.limits),

@@ -91,7 +91,12 @@ async fn run(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token { email, hours } => {
-            let pool = db::pool(&config.database_url, 1, &StatementCounter::default())?;
+            let pool = db::pool(
+                &config.database_url,
+                1,
+                config.acquire_timeout,
+                &StatementCounter::default(),
+            )?;
             let mut conn = pool.get().await.context("connecting to the database")?;
             let Some((id, ws, staff)) = queries::user_id_by_email(&mut conn, &email).await? else {
                 bail!("no user with e-mail {email}");
@@ -115,7 +120,12 @@ async fn run(command: Command) -> anyhow::Result<()> {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let statements = StatementCounter::default();
-    let pool = db::pool(&config.database_url, config.pool_size, &statements)?;
+    let pool = db::pool(
+        &config.database_url,
+        config.pool_size,
+        config.acquire_timeout,
+        &statements,
+    )?;
     let listener = tokio::net::TcpListener::bind(config.listen_addr)
         .await
         .with_context(|| format!("binding {}", config.listen_addr))?;

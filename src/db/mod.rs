@@ -44,8 +44,15 @@ impl Instrumentation for CountStatements {
     }
 }
 
-/// A pool whose connections count their statements into `counter`.
-pub fn pool(url: &str, max_size: usize, counter: &StatementCounter) -> anyhow::Result<DbPool> {
+/// A pool whose connections count their statements into `counter`. Waiting for a
+/// connection, opening one and recycling one each give up after `timeout`, so that a
+/// database that went away fails requests fast instead of holding them.
+pub fn pool(
+    url: &str,
+    max_size: usize,
+    timeout: Duration,
+    counter: &StatementCounter,
+) -> anyhow::Result<DbPool> {
     let mut config = ManagerConfig::default();
     // Checking a connection on every checkout would cost a statement per loader.
     config.recycling_method = RecyclingMethod::Fast;
@@ -63,8 +70,9 @@ pub fn pool(url: &str, max_size: usize, counter: &StatementCounter) -> anyhow::R
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
     Ok(Pool::builder(manager)
         .max_size(max_size)
-        .wait_timeout(Some(Duration::from_secs(10)))
-        .create_timeout(Some(Duration::from_secs(10)))
+        .wait_timeout(Some(timeout))
+        .create_timeout(Some(timeout))
+        .recycle_timeout(Some(timeout))
         .runtime(deadpool::Runtime::Tokio1)
         .build()?)
 }

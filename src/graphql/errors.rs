@@ -43,6 +43,31 @@ pub fn with_code(error: &mut ServerError) {
                 .set("field", Value::from(field));
             "BAD_USER_INPUT"
         }
+        Some(Error::Unauthenticated(failure)) => {
+            let reason = failure.reason();
+            error
+                .extensions
+                .get_or_insert_with(Default::default)
+                .set("reason", Value::from(reason));
+            "UNAUTHENTICATED"
+        }
+        Some(Error::Limit {
+            key, figure, limit, ..
+        }) => {
+            let (key, figure, limit) = (*key, *figure, *limit);
+            let ext = error.extensions.get_or_insert_with(Default::default);
+            ext.set(key, Value::from(figure));
+            ext.set("limit", Value::from(limit));
+            "BAD_USER_INPUT"
+        }
+        Some(Error::RateLimited { retry_after_secs }) => {
+            let secs = *retry_after_secs;
+            error
+                .extensions
+                .get_or_insert_with(Default::default)
+                .set("retryAfter", Value::from(secs));
+            "RATE_LIMITED"
+        }
         Some(e) => e.code(),
         None => "BAD_USER_INPUT",
     };

@@ -12,7 +12,7 @@ use crate::access::{Access, Module, Scope};
 use crate::db::models::*;
 use crate::db::queries::{self, Page};
 use crate::db::{DbConn, DbPool, writes};
-use crate::error::{Error, Result};
+use crate::error::{AuthFailure, Error, Result};
 
 pub struct Fetch {
     pool: DbPool,
@@ -29,7 +29,7 @@ impl Fetch {
     }
 
     fn access(&self) -> Result<&Access> {
-        self.access.as_deref().ok_or(Error::Unauthenticated)
+        self.access.as_deref().ok_or(Error::Unauthenticated(AuthFailure::MissingToken))
     }
 
     fn scope(&self, module: Module) -> Result<Scope> {

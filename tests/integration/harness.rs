@@ -117,13 +117,15 @@ impl TestApp {
             .unwrap();
         let url = url_for(&database);
         let statements = StatementCounter::default();
-        let pool = db::pool(&url, 8, &statements).unwrap();
+        let pool = db::pool(&url, 8, std::time::Duration::from_secs(3), &statements).unwrap();
         let config = Config {
             database_url: url.clone(),
             jwt_secret: Secret(SECRET.into()),
             listen_addr: "127.0.0.1:0".parse().unwrap(),
             dev_mode,
             pool_size: 8,
+            acquire_timeout: std::time::Duration::from_secs(3),
+            token_max_lifetime: std::time::Duration::from_secs(86_400),
             limits,
         };
         let (state, _audit) = AppState::new(config, pool, statements).unwrap();
