@@ -21,6 +21,7 @@
 //! | `REQUEST_TIMEOUT_MS` | `15000` | longest a request may run (`TIMEOUT`) |
 //! | `RATE_LIMIT_PER_SECOND` | `50` | requests per second a caller's bucket refills (0: no limit) |
 //! | `RATE_LIMIT_BURST` | `100` | requests a caller may make at once |
+//! | `RATE_LIMIT_IN_FLIGHT` | `8` | requests one caller may have running at once (the rest wait their turn) |
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -61,11 +62,12 @@ pub struct Limits {
 }
 
 /// The per-caller token bucket: `per_second` refill, `burst` capacity; `per_second`
-/// 0 turns rate limiting off.
+/// 0 turns rate limiting off. `in_flight` caps one caller's concurrent requests.
 #[derive(Clone, Copy, Debug)]
 pub struct Rate {
     pub per_second: u32,
     pub burst: u32,
+    pub in_flight: u32,
 }
 
 impl Default for Limits {
@@ -84,6 +86,7 @@ impl Default for Limits {
             rate: Rate {
                 per_second: 50,
                 burst: 100,
+                in_flight: 8,
             },
         }
     }
@@ -149,6 +152,7 @@ impl Config {
                 rate: Rate {
                     per_second: parsed("RATE_LIMIT_PER_SECOND", defaults.rate.per_second)?,
                     burst: parsed("RATE_LIMIT_BURST", defaults.rate.burst)?,
+                    in_flight: parsed("RATE_LIMIT_IN_FLIGHT", defaults.rate.in_flight)?,
                 },
             },
         })

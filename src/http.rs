@@ -6,18 +6,22 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_graphql::{BatchRequest, BatchResponse, ServerError};
 use axum::body::to_bytes;
-use axum::extract::{Path, Request, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::Utc;
 
-use crate::audit::{AuditSink, AuditWriter};
+use crate::audit::{AuditSink, AuditWriter, Refused, RequestAudit};
 use crate::auth::{self, Claims, TokenKind, Tokens};
 use crate::config::Config;
 use crate::db::{DbPool, StatementCounter, queries};
+use crate::error::Error;
 use crate::graphql::{self, PortalSchema};
+use crate::rate::{CallerKey, RateLimiter};
 
 pub struct AppState {
     pub schema: PortalSchema,
@@ -27,6 +31,7 @@ pub struct AppState {
     pub statements: StatementCounter,
     pub requests: AtomicU64,
     pub audit: AuditSink,
+    pub rate: RateLimiter,
 }
 
 pub type App = Arc<AppState>;
@@ -47,7 +52,9 @@ impl AppState {
             &StatementCounter::default(),
         )?;
         let (audit, writer) = AuditSink::start(audit_pool);
+        let rate = config.limits.rate;
         let state = AppState {
+            rate: RateLimiter::new(rate, rate.in_flight as usize),
             schema: graphql::build_schema(config.limits),
             tokens: Tokens::hs256(&config.jwt_secret.0),
             pool,
@@ -105,11 +112,18 @@ async fn playground_asset(Path(file): Path<String>) -> Response {
     }
 }
 
+/// Ready when the database answers within a second (a pool that cannot hand out a
+/// connection, or a database that went away, is not ready).
 async fn readyz(State(app): State<App>) -> Response {
-    let ready = match app.pool.get().await {
-        Ok(mut conn) => queries::ping(&mut conn).await.is_ok(),
-        Err(_) => false,
+    let ping = async {
+        match app.pool.get().await {
+            Ok(mut conn) => queries::ping(&mut conn).await.is_ok(),
+            Err(_) => false,
+        }
     };
+    let ready = tokio::time::timeout(std::time::Duration::from_secs(1), ping)
+        .await
+        .unwrap_or(false);
     if ready {
         "ready".into_response()
     } else {
@@ -169,6 +183,10 @@ fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
 async fn graphql_http(State(app): State<App>, request: Request) -> Response {
     app.requests.fetch_add(1, Ordering::Relaxed);
     let headers = request.headers().clone();
+    let address = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
     let batch = match parse_request(&app, request).await {
         Ok(b) => b,
         Err(response) => return response,
@@ -180,17 +198,85 @@ async fn graphql_http(State(app): State<App>, request: Request) -> Response {
         let msg = format!("at most {max_batch} operations per batch");
         return error_response(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", &msg);
     }
+    // Who is asking, as far as the token says: the key of their bucket, and whom to
+    // audit a refusal under. Verifying a signature costs no database work.
+    let claims = auth::bearer(headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()))
+        .and_then(|t| app.tokens.verify(t));
+    let key = match (&claims, address) {
+        (Some(c), _) => CallerKey::User(c.sub),
+        (None, Some(ip)) => CallerKey::Address(ip),
+        (None, None) => CallerKey::Address(std::net::Ipv4Addr::UNSPECIFIED.into()),
+    };
+    let _admitted = match app.rate.admit(key).await {
+        Ok(admitted) => admitted,
+        Err(wait) => {
+            let retry_after_secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+            let refusal = Error::RateLimited { retry_after_secs };
+            audit_refusal(&app, claims.as_ref(), &headers, &batch, &refusal).await;
+            let mut response = refused(refusal);
+            *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            if let Ok(v) = retry_after_secs.to_string().parse() {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            return response;
+        }
+    };
     let caller = match caller(&app, &headers).await {
         Ok(c) => c,
         Err(e) => {
-            let mut err = ServerError::new(e.to_string(), None);
-            err.source = Some(Arc::new(e));
-            graphql::errors_with_code(&mut err);
-            return Json(async_graphql::Response::from_errors(vec![err])).into_response();
+            audit_refusal(&app, claims.as_ref(), &headers, &batch, &e).await;
+            return refused(e);
         }
     };
     let response: BatchResponse = graphql::execute(&app.schema, caller, &app.pool, &app.audit, batch).await;
     Json(response).into_response()
+}
+
+/// A request refused as a whole, before anything ran: one error with its code.
+fn refused(e: Error) -> Response {
+    let mut err = ServerError::new(e.to_string(), None);
+    err.source = Some(Arc::new(e));
+    graphql::errors_with_code(&mut err);
+    Json(async_graphql::Response::from_errors(vec![err])).into_response()
+}
+
+/// SPEC §10: a request refused before execution leaves its event too, when it would
+/// have been audited: an external user's (by their token), or a preview (by the admin
+/// who asked for it). Anonymous and plain staff requests are not audited.
+async fn audit_refusal(
+    app: &AppState,
+    claims: Option<&Claims>,
+    headers: &HeaderMap,
+    batch: &BatchRequest,
+    e: &Error,
+) {
+    let Some(claims) = claims else { return };
+    let previewing = [auth::preview::USER, auth::preview::ROLES, auth::preview::ACCOUNT]
+        .iter()
+        .any(|h| headers.contains_key(*h));
+    let who = match claims.kind {
+        TokenKind::External => Refused {
+            workspace_id: claims.ws,
+            external_user_id: Some(claims.sub),
+            preview_by: None,
+        },
+        TokenKind::Staff if previewing => Refused {
+            workspace_id: claims.ws,
+            external_user_id: None,
+            preview_by: Some(claims.sub),
+        },
+        TokenKind::Staff => return,
+    };
+    // Built before the first await: a request's `Data` is not `Sync`.
+    let events: Vec<_> = batch
+        .iter()
+        .map(|op| {
+            RequestAudit::refused(who, &op.query, op.operation_name.as_deref()).event(e.code(), Vec::new())
+        })
+        .collect();
+    for event in events {
+        app.audit.record(event).await;
+    }
 }
 
 async fn parse_request(app: &AppState, request: Request) -> Result<BatchRequest, Response> {

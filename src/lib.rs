@@ -13,4 +13,5 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod playground;
+pub mod rate;
 pub mod seed;

@@ -132,7 +132,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let (state, audit) = AppState::new(config, pool, statements)?;
     tracing::info!(%addr, dev_mode = state.config.dev_mode, "serving GraphiQL at http://{addr}/");
-    axum::serve(listener, http::router(state))
+    // The client's address keys the rate limit of anonymous callers.
+    let app = http::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown())
         .await?;
     // Every queued audit event is written before the process ends.

@@ -1,13 +1,27 @@
 //! SPEC §10: every request of an external user or of a preview leaves an audit event.
 //!
-//! Queries' events go through [`AuditSink`] to one writer task that inserts whatever has
-//! queued up in one statement (so auditing costs reads little), and drains the queue on
-//! shutdown. A mutation's event is written by the mutation itself, in its transaction
-//! (see `graphql::mutations`); a failed mutation's event is written after the rollback.
+//! What an event says comes from what ran, never from the response's keys: the root
+//! fields are the schema names of the executed operation's root fields, through
+//! aliases, fragments and inline fragments; the record ids are those of the records the
+//! resolvers handed out ([`RequestAudit::returned`]), whether or not the client selected
+//! `id`, so an alias `id: title` cannot forge one and leaving `id` out cannot blank one.
+//!
+//! Queries' events go through [`AuditSink`] to one writer task with its own connections,
+//! which inserts whatever has queued up in one statement (so auditing costs reads
+//! little), retries until the database takes them, and drains the queue on shutdown. A
+//! mutation's event is written by the mutation itself, in its transaction (see
+//! `graphql::mutations`); a failed mutation's event goes through the sink, so that no
+//! request ever waits for a second pooled connection while holding one.
 
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
-use async_graphql::parser::types::{DocumentOperations, OperationType, Selection};
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, FragmentDefinition, OperationType, Selection, SelectionSet,
+};
+use async_graphql::{Name, Positioned};
 use chrono::Utc;
 use tokio::sync::mpsc;
 use uuid::Uuid;
@@ -26,6 +40,8 @@ pub struct RequestAudit {
     pub operation_name: Option<String>,
     pub operation_type: &'static str,
     pub root_fields: Vec<String>,
+    /// The records resolved into the response so far, in the order first returned.
+    returned: Mutex<Vec<Uuid>>,
     /// Set once a mutation wrote this operation's event itself.
     pub written: AtomicBool,
 }
@@ -46,8 +62,40 @@ impl RequestAudit {
             operation_name,
             operation_type,
             root_fields,
+            returned: Mutex::new(Vec::new()),
             written: AtomicBool::new(false),
         })
+    }
+
+    /// The audit of a request refused before anything ran (a limit, a preview header, a
+    /// rate limit), for a caller known only by their token or preview.
+    pub fn refused(who: Refused, query: &str, operation_name: Option<&str>) -> RequestAudit {
+        let (operation_type, operation_name, root_fields) = operation(query, operation_name);
+        RequestAudit {
+            workspace_id: who.workspace_id,
+            external_user_id: who.external_user_id,
+            account_id: None,
+            preview_by: who.preview_by,
+            operation_name,
+            operation_type,
+            root_fields,
+            returned: Mutex::new(Vec::new()),
+            written: AtomicBool::new(false),
+        }
+    }
+
+    /// Notes a record a resolver handed out into the response.
+    pub fn returned(&self, id: Uuid) {
+        if let Ok(mut ids) = self.returned.lock()
+            && !ids.contains(&id)
+        {
+            ids.push(id);
+        }
+    }
+
+    /// The records resolved into the response.
+    pub fn returned_ids(&self) -> Vec<Uuid> {
+        self.returned.lock().map(|ids| ids.clone()).unwrap_or_default()
     }
 
     /// The event for an outcome (`OK` or an error code) and the records concerned.
@@ -59,7 +107,7 @@ impl RequestAudit {
             external_user_id: self.external_user_id,
             account_id: self.account_id,
             preview_by: self.preview_by,
-            operation_name: self.operation_name.clone(),
+            operation_name: self.operation_name.as_deref().map(storable),
             operation_type: self.operation_type.to_string(),
             root_fields: self.root_fields.clone(),
             record_ids,
@@ -76,107 +124,216 @@ impl RequestAudit {
     }
 }
 
+/// An operation name as the client sent it, made storable: PostgreSQL text holds no
+/// NUL, and a name longer than any real one is cut (an attacker must not be able to
+/// make an event unwritable, or huge).
+fn storable(name: &str) -> String {
+    name.chars()
+        .take(200)
+        .map(|c| if c == '\0' { char::REPLACEMENT_CHARACTER } else { c })
+        .collect()
+}
+
+/// Who made a request that was refused before it ran.
+#[derive(Clone, Copy, Debug)]
+pub struct Refused {
+    pub workspace_id: Uuid,
+    pub external_user_id: Option<Uuid>,
+    pub preview_by: Option<Uuid>,
+}
+
+/// The operation of a document that runs: the named one, or the only one. The same rule
+/// as execution's, so that what is audited is what ran.
+pub fn selected_operation<'a>(
+    doc: &'a ExecutableDocument,
+    name: Option<&str>,
+) -> Option<&'a Positioned<async_graphql::parser::types::OperationDefinition>> {
+    match (&doc.operations, name) {
+        (DocumentOperations::Single(op), _) => Some(op),
+        (DocumentOperations::Multiple(ops), Some(n)) => ops.get(n),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
+        (DocumentOperations::Multiple(_), None) => None,
+    }
+}
+
 /// The type, name and root fields of the operation a request runs (a query that does
-/// not parse is recorded as a query with no root fields).
+/// not parse, or names no operation it has, is recorded as a query with no root fields).
 fn operation(query: &str, name: Option<&str>) -> (&'static str, Option<String>, Vec<String>) {
+    let name_owned = name.map(str::to_string);
     let Ok(doc) = async_graphql::parser::parse_query(query) else {
-        return ("QUERY", name.map(str::to_string), Vec::new());
+        return ("QUERY", name_owned, Vec::new());
     };
-    let (op, name) = match (&doc.operations, name) {
-        (DocumentOperations::Single(op), n) => (Some(op), n.map(str::to_string)),
-        (DocumentOperations::Multiple(ops), Some(n)) => (ops.get(n), Some(n.to_string())),
-        (DocumentOperations::Multiple(ops), None) => match ops.iter().next() {
-            Some((n, op)) => (Some(op), Some(n.to_string())),
-            None => (None, None),
-        },
-    };
-    let Some(op) = op else {
-        return ("QUERY", name, Vec::new());
+    let Some(op) = selected_operation(&doc, name) else {
+        return ("QUERY", name_owned, Vec::new());
     };
     let kind = match op.node.ty {
         OperationType::Query => "QUERY",
         OperationType::Mutation => "MUTATION",
         OperationType::Subscription => "SUBSCRIPTION",
     };
-    let roots = op
-        .node
-        .selection_set
-        .node
-        .items
-        .iter()
-        .filter_map(|s| match &s.node {
-            Selection::Field(f) => Some(f.node.name.node.to_string()),
-            _ => None,
-        })
-        .collect();
+    // A named operation sent without `operationName` is the document's only one.
+    let name = name_owned.or_else(|| match &doc.operations {
+        DocumentOperations::Multiple(ops) => ops.keys().next().map(|n| n.to_string()),
+        DocumentOperations::Single(_) => None,
+    });
+    let mut roots = Vec::new();
+    root_fields(
+        &op.node.selection_set,
+        &doc.fragments,
+        &mut HashSet::new(),
+        &mut roots,
+    );
     (kind, name, roots)
 }
 
-/// The ids of the records in a response: every `id` field that holds a UUID.
-pub fn record_ids(data: &async_graphql::Value, out: &mut Vec<Uuid>) {
-    use async_graphql::Value;
-    match data {
-        Value::Object(map) => {
-            for (k, v) in map {
-                if k.as_str() == "id"
-                    && let Value::String(s) = v
-                    && let Ok(id) = Uuid::parse_str(s)
-                    && !out.contains(&id)
-                {
-                    out.push(id);
+/// The schema names of the fields of `set`, through inline fragments and fragment
+/// spreads; each fragment is entered once (which also ends cycles), each name kept once.
+fn root_fields(
+    set: &Positioned<SelectionSet>,
+    fragments: &HashMap<Name, Positioned<FragmentDefinition>>,
+    entered: &mut HashSet<Name>,
+    out: &mut Vec<String>,
+) {
+    for item in &set.node.items {
+        match &item.node {
+            Selection::Field(f) => {
+                let name = f.node.name.node.as_str();
+                if !out.iter().any(|n| n == name) {
+                    out.push(name.to_string());
                 }
-                record_ids(v, out);
+            }
+            Selection::InlineFragment(f) => root_fields(&f.node.selection_set, fragments, entered, out),
+            Selection::FragmentSpread(s) => {
+                let name = &s.node.fragment_name.node;
+                if entered.insert(name.clone())
+                    && let Some(f) = fragments.get(name)
+                {
+                    root_fields(&f.node.selection_set, fragments, entered, out);
+                }
             }
         }
-        Value::List(items) => items.iter().for_each(|v| record_ids(v, out)),
-        _ => {}
     }
 }
 
 /// Where request-level events go.
 #[derive(Clone)]
-pub struct AuditSink(mpsc::Sender<AuditEvent>);
+pub struct AuditSink {
+    queue: mpsc::Sender<AuditEvent>,
+    depth: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
 
 /// The writer task; [`AuditWriter::finish`] waits until every queued event is written.
 pub struct AuditWriter(tokio::task::JoinHandle<()>);
 
 const BATCH: usize = 500;
+/// Events queued before a request waits for the writer: minutes of a flood, or the
+/// seconds of a database outage, without anyone waiting.
+const QUEUE: usize = 100_000;
+/// How long the writer keeps trying one batch while the database is away, and how
+/// long shutdown waits for the database to take what is left.
+const GIVE_UP_AFTER: Duration = Duration::from_secs(120);
 
 impl AuditSink {
     pub fn start(pool: DbPool) -> (AuditSink, AuditWriter) {
-        let (tx, mut rx) = mpsc::channel::<AuditEvent>(10_000);
+        let (tx, mut rx) = mpsc::channel::<AuditEvent>(QUEUE);
+        let depth = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let queued = depth.clone();
         let task = tokio::spawn(async move {
             let mut batch = Vec::with_capacity(BATCH);
             while rx.recv_many(&mut batch, BATCH).await > 0 {
                 write(&pool, &batch).await;
+                queued.fetch_sub(batch.len(), Ordering::Relaxed);
                 batch.clear();
             }
         });
-        (AuditSink(tx), AuditWriter(task))
+        (AuditSink { queue: tx, depth }, AuditWriter(task))
     }
 
     /// Queues an event; waits only when the writer is far behind (nothing is dropped).
     pub async fn record(&self, event: AuditEvent) {
-        if self.0.send(event).await.is_err() {
+        self.depth.fetch_add(1, Ordering::Relaxed);
+        if self.queue.send(event).await.is_err() {
+            self.depth.fetch_sub(1, Ordering::Relaxed);
             tracing::error!("audit writer stopped; event lost");
+        }
+    }
+
+    /// Events queued and not yet written.
+    pub fn depth(&self) -> usize {
+        self.depth.load(Ordering::Relaxed)
+    }
+}
+
+/// Writes one batch, retrying with backoff while the database is away: events wait in
+/// the queue rather than being dropped, for up to [`GIVE_UP_AFTER`].
+async fn write(pool: &DbPool, batch: &[AuditEvent]) {
+    let started = tokio::time::Instant::now();
+    let mut pause = Duration::from_millis(50);
+    for attempt in 0.. {
+        let result = match pool.get().await {
+            Ok(mut conn) => writes::insert_audit_events(&mut conn, batch)
+                .await
+                .map_err(WriteError::from),
+            Err(e) => Err(WriteError::Unreachable(e.to_string())),
+        };
+        let Err(e) = result else { return };
+        if let WriteError::Refused(e) = &e {
+            // The database took the statement and refused a row: write the rest one by
+            // one, so that one bad event never holds back the others.
+            tracing::error!(error = %e, events = batch.len(), "an audit batch was refused; writing its events one by one");
+            return write_each(pool, batch).await;
+        }
+        if started.elapsed() > GIVE_UP_AFTER {
+            tracing::error!(error = %e, attempt, events = batch.len(), "audit events lost: the database did not take them");
+            return;
+        }
+        tracing::warn!(error = %e, attempt, events = batch.len(), "writing audit events failed; retrying");
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(1));
+    }
+}
+
+enum WriteError {
+    /// The database is away or the connection broke: try again.
+    Unreachable(String),
+    /// The database refused the rows (a constraint): trying again will not help.
+    Refused(String),
+}
+
+impl From<diesel::result::Error> for WriteError {
+    fn from(e: diesel::result::Error) -> WriteError {
+        use diesel::result::DatabaseErrorKind as Kind;
+        match e {
+            diesel::result::Error::DatabaseError(
+                Kind::UniqueViolation
+                | Kind::ForeignKeyViolation
+                | Kind::NotNullViolation
+                | Kind::CheckViolation,
+                _,
+            ) => WriteError::Refused(e.to_string()),
+            e => WriteError::Unreachable(e.to_string()),
         }
     }
 }
 
-async fn write(pool: &DbPool, batch: &[AuditEvent]) {
-    for attempt in 0..3 {
+impl std::fmt::Display for WriteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WriteError::Unreachable(e) | WriteError::Refused(e) => f.write_str(e),
+        }
+    }
+}
+
+async fn write_each(pool: &DbPool, batch: &[AuditEvent]) {
+    for event in batch {
         let result = match pool.get().await {
-            Ok(mut conn) => writes::insert_audit_events(&mut conn, batch)
+            Ok(mut conn) => writes::insert_audit_events(&mut conn, std::slice::from_ref(event))
                 .await
                 .map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
         };
-        match result {
-            Ok(()) => return,
-            Err(e) => {
-                tracing::error!(error = %e, attempt, events = batch.len(), "writing audit events failed");
-                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-            }
+        if let Err(e) = result {
+            tracing::error!(error = %e, event = %event.id, "audit event refused by the database");
         }
     }
 }

@@ -251,7 +251,10 @@ impl ActionsMutation {
                 author_staff_id: author_staff,
                 author_external_id: author_external,
             };
-            Ok((Comment::of_task(grants, comment), vec![id]))
+            Ok((
+                Comment::of_task(grants, comment).map(|c| ctx.returned(c)),
+                vec![id],
+            ))
         }
         .await;
         tx.finish(ctx, result).await

@@ -160,6 +160,10 @@ impl Node for AuditEvent {
     fn cursor(&self) -> String {
         connection::encode_id("e", self.0.id)
     }
+
+    fn record_id(&self) -> uuid::Uuid {
+        self.0.id
+    }
 }
 
 #[Object]
@@ -189,7 +193,7 @@ impl AuditEvent {
             .loader()
             .load_one(StaffId(id))
             .await?
-            .map(|u| User::new(u, true)))
+            .map(|u| User::new(ctx, u, true)))
     }
 
     async fn account(&self, ctx: &Context<'_>) -> Result<Option<CrmAccount>> {

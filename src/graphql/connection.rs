@@ -14,9 +14,11 @@ use super::loaders::Fetch;
 use crate::db::queries::Page;
 use crate::error::{Error, Result};
 
-/// Something listed in a connection: it knows its cursor.
+/// Something listed in a connection: it knows its cursor, and the id of its record (for
+/// the audit: every record resolved into a response is noted, selected `id` or not).
 pub trait Node {
     fn cursor(&self) -> String;
+    fn record_id(&self) -> Uuid;
 }
 
 #[derive(SimpleObject, Clone, Debug, Default)]
@@ -47,11 +49,13 @@ macro_rules! connection_types {
     ($($node:ty => $connection:literal, $edge:literal;)*) => {$(
         #[Object(name = $connection)]
         impl Connection<$node> {
-            async fn nodes(&self) -> &[$node] {
+            async fn nodes(&self, ctx: &Context<'_>) -> &[$node] {
+                self.nodes.iter().for_each(|n| ctx.note_returned(n.record_id()));
                 &self.nodes
             }
 
-            async fn edges(&self) -> &[Edge<$node>] {
+            async fn edges(&self, ctx: &Context<'_>) -> &[Edge<$node>] {
+                self.edges.iter().for_each(|e| ctx.note_returned(e.node.record_id()));
                 &self.edges
             }
 

@@ -26,8 +26,13 @@ pub struct CrmAccount {
 }
 
 impl CrmAccount {
-    /// An account loaded in scope; project roles never apply to it (SPEC §3).
+    /// A single record resolved into the response (noted for the audit).
     pub fn new(ctx: &Context<'_>, row: models::Account) -> Result<CrmAccount> {
+        Ok(ctx.returned(CrmAccount::listed(ctx, row)?))
+    }
+
+    /// An account loaded in scope; project roles never apply to it (SPEC §3).
+    pub fn listed(ctx: &Context<'_>, row: models::Account) -> Result<CrmAccount> {
         let grants = ctx.access()?.workspace_grants();
         Ok(CrmAccount { row, grants })
     }
@@ -36,6 +41,10 @@ impl CrmAccount {
 impl Node for CrmAccount {
     fn cursor(&self) -> String {
         connection::encode_name_id("a", &self.row.name, self.row.id)
+    }
+
+    fn record_id(&self) -> uuid::Uuid {
+        self.row.id
     }
 }
 
@@ -88,7 +97,7 @@ impl CrmAccount {
             .loader()
             .load_one(StaffId(id))
             .await?
-            .map(|u| User::new(u, staff)))
+            .map(|u| User::new(ctx, u, staff)))
     }
 }
 
@@ -143,7 +152,7 @@ impl CrmQuery {
         drop(conn);
         let nodes = rows
             .into_iter()
-            .map(|r| CrmAccount::new(ctx, r))
+            .map(|r| CrmAccount::listed(ctx, r))
             .collect::<Result<Vec<_>>>()?;
         Ok(Connection::page(nodes, &page, total))
     }

@@ -79,8 +79,13 @@ pub struct Invoice {
 }
 
 impl Invoice {
-    /// An invoice loaded in scope, with the grants of its project (if any).
+    /// A single record resolved into the response (noted for the audit).
     pub(crate) fn new(ctx: &Context<'_>, row: models::Invoice) -> Result<Invoice> {
+        Ok(ctx.returned(Invoice::listed(ctx, row)?))
+    }
+
+    /// An invoice loaded in scope, with the grants of its project (if any).
+    pub(crate) fn listed(ctx: &Context<'_>, row: models::Invoice) -> Result<Invoice> {
         let grants = ctx.access()?.project_grants(row.project_id);
         Ok(Invoice { row, grants })
     }
@@ -89,6 +94,10 @@ impl Invoice {
 impl Node for Invoice {
     fn cursor(&self) -> String {
         connection::encode_number(&self.row.number)
+    }
+
+    fn record_id(&self) -> uuid::Uuid {
+        self.row.id
     }
 }
 
@@ -221,7 +230,7 @@ impl InvoicesQuery {
         drop(conn);
         let nodes = rows
             .into_iter()
-            .map(|r| Invoice::new(ctx, r))
+            .map(|r| Invoice::listed(ctx, r))
             .collect::<Result<Vec<_>>>()?;
         Ok(Connection::page(nodes, &page, total))
     }

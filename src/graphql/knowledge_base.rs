@@ -23,7 +23,12 @@ pub struct KbArticle {
 }
 
 impl KbArticle {
+    /// A single record resolved into the response (noted for the audit).
     pub(crate) fn new(ctx: &Context<'_>, row: models::KbArticle) -> Result<KbArticle> {
+        Ok(ctx.returned(KbArticle::listed(ctx, row)?))
+    }
+
+    pub(crate) fn listed(ctx: &Context<'_>, row: models::KbArticle) -> Result<KbArticle> {
         let grants = ctx.access()?.workspace_grants();
         Ok(KbArticle { row, grants })
     }
@@ -32,6 +37,10 @@ impl KbArticle {
 impl Node for KbArticle {
     fn cursor(&self) -> String {
         connection::encode_name_id("k", &self.row.title, self.row.id)
+    }
+
+    fn record_id(&self) -> uuid::Uuid {
+        self.row.id
     }
 }
 
@@ -68,7 +77,7 @@ impl KbArticle {
             .loader()
             .load_one(StaffId(id))
             .await?
-            .map(|u| User::new(u, staff)))
+            .map(|u| User::new(ctx, u, staff)))
     }
 
     /// Staff only.
@@ -109,7 +118,7 @@ impl KnowledgeBaseQuery {
         drop(conn);
         let nodes = rows
             .into_iter()
-            .map(|r| KbArticle::new(ctx, r))
+            .map(|r| KbArticle::listed(ctx, r))
             .collect::<Result<Vec<_>>>()?;
         Ok(Connection::page(nodes, &page, total))
     }

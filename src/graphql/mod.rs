@@ -73,6 +73,8 @@ pub struct RequestState {
     pub pool: DbPool,
     /// The audit of this operation (external callers and previews only).
     pub audit: Option<Arc<RequestAudit>>,
+    /// Where events go that are not written in a mutation's own transaction.
+    pub audit_sink: AuditSink,
 }
 
 /// Runs a batch of operations for one caller, each with its own loader, whose batches
@@ -100,6 +102,7 @@ pub async fn execute(
             caller: caller.clone(),
             pool: pool.clone(),
             audit,
+            audit_sink: sink.clone(),
         });
         op.data.insert(loader);
     }
@@ -112,7 +115,7 @@ pub async fn execute(
         let Some(audit) = audit.as_ref().filter(|a| !a.was_written()) else {
             continue;
         };
-        sink.record(audit.event(&outcome(r), response_ids(r))).await;
+        sink.record(audit.event(&outcome(r), audit.returned_ids())).await;
     }
     response
 }
@@ -128,12 +131,6 @@ fn outcome(r: &async_graphql::Response) -> String {
         .unwrap_or_else(|| "OK".to_string())
 }
 
-fn response_ids(r: &async_graphql::Response) -> Vec<uuid::Uuid> {
-    let mut ids = Vec::new();
-    crate::audit::record_ids(&r.data, &mut ids);
-    ids
-}
-
 /// Per-request accessors for resolvers.
 pub trait ContextExt {
     /// The caller's access, or `UNAUTHENTICATED`.
@@ -145,6 +142,14 @@ pub trait ContextExt {
     fn limits(&self) -> Limits;
     /// The audit of this operation, when it is audited.
     fn audit(&self) -> Option<&Arc<RequestAudit>>;
+    fn audit_sink(&self) -> Option<&AuditSink>;
+    /// Notes a record resolved into the response, for the audit.
+    fn note_returned(&self, id: uuid::Uuid);
+    /// Notes a single record resolved into the response, and hands it on.
+    fn returned<N: connection::Node>(&self, node: N) -> N {
+        self.note_returned(node.record_id());
+        node
+    }
 }
 
 impl ContextExt for Context<'_> {
@@ -174,6 +179,16 @@ impl ContextExt for Context<'_> {
 
     fn audit(&self) -> Option<&Arc<RequestAudit>> {
         self.data_opt::<RequestState>().and_then(|s| s.audit.as_ref())
+    }
+
+    fn audit_sink(&self) -> Option<&AuditSink> {
+        self.data_opt::<RequestState>().map(|s| &s.audit_sink)
+    }
+
+    fn note_returned(&self, id: uuid::Uuid) {
+        if let Some(audit) = self.audit() {
+            audit.returned(id);
+        }
     }
 
     fn limits(&self) -> Limits {

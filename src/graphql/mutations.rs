@@ -1,6 +1,8 @@
 //! How every mutation runs: one transaction that holds its changes and, for external
 //! callers, its audit event; a failure rolls everything back and leaves an event with
-//! its error code. Preview refuses here, before anything is read.
+//! its error code, queued to the audit writer (its own connections), so that a refused
+//! mutation never holds its pooled connection while waiting for a second one. Preview
+//! refuses here, before anything is read.
 
 use std::sync::Arc;
 
@@ -68,6 +70,8 @@ impl<'a> Tx<'a> {
                 let rolled_back = writes::rollback(&mut conn).await;
                 if rolled_back.is_err() {
                     let _ = DbConn::take(conn);
+                } else {
+                    drop(conn);
                 }
                 if let Some(audit) = self.audit {
                     record_failure(ctx, audit, &err).await;
@@ -86,16 +90,10 @@ impl Drop for Tx<'_> {
     }
 }
 
+/// Queues a failed mutation's event; the caller holds no connection by now.
 async fn record_failure(ctx: &Context<'_>, audit: &RequestAudit, err: &Error) {
-    let Ok(pool) = ctx.pool() else { return };
-    let event = audit.event(err.code(), Vec::new());
-    match pool.get().await {
-        Ok(mut conn) => {
-            if let Err(e) = writes::insert_audit_events(&mut conn, &[event]).await {
-                tracing::error!(error = %e, "recording a failed mutation's audit event");
-            }
-        }
-        Err(e) => tracing::error!(error = %e, "recording a failed mutation's audit event"),
+    if let Some(sink) = ctx.audit_sink() {
+        sink.record(audit.event(err.code(), Vec::new())).await;
+        audit.mark_written();
     }
-    audit.mark_written();
 }

@@ -7,9 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery};
-use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, FragmentDefinition, Selection, SelectionSet,
-};
+use async_graphql::parser::types::{ExecutableDocument, FragmentDefinition, Selection, SelectionSet};
 use async_graphql::{Name, Positioned, Response, ServerResult, Value, Variables};
 
 pub struct SelectionOrder;
@@ -95,16 +93,10 @@ impl Extension for SelectionOrderExtension {
     ) -> Response {
         let mut response = next.run(ctx, operation_name).await;
         let doc = self.0.lock().ok().and_then(|mut slot| slot.take());
-        if let Some(doc) = doc {
-            let op = match (&doc.operations, operation_name) {
-                (DocumentOperations::Single(op), _) => Some(op),
-                (DocumentOperations::Multiple(ops), Some(n)) => ops.get(n),
-                (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
-                _ => None,
-            };
-            if let Some(op) = op {
-                reorder(&mut response.data, &op.node.selection_set.node, &doc.fragments);
-            }
+        if let Some(doc) = doc
+            && let Some(op) = crate::audit::selected_operation(&doc, operation_name)
+        {
+            reorder(&mut response.data, &op.node.selection_set.node, &doc.fragments);
         }
         // Errors too, by where they stand in the query.
         response

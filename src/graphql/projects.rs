@@ -57,8 +57,13 @@ pub struct Project {
 }
 
 impl Project {
-    /// Wraps a row loaded in scope with the grants merged for it.
+    /// A single record resolved into the response (noted for the audit).
     pub fn new(ctx: &Context<'_>, row: models::ProjectView) -> Result<Project> {
+        Ok(ctx.returned(Project::listed(ctx, row)?))
+    }
+
+    /// Wraps a row loaded in scope with the grants merged for it.
+    pub fn listed(ctx: &Context<'_>, row: models::ProjectView) -> Result<Project> {
         let grants = ctx.access()?.project_grants(Some(row.project.id));
         let (stage, budget) = (row.stage(), row.budget());
         Ok(Project {
@@ -73,6 +78,10 @@ impl Project {
 impl Node for Project {
     fn cursor(&self) -> String {
         connection::encode_name_id("p", &self.row.name, self.row.id)
+    }
+
+    fn record_id(&self) -> uuid::Uuid {
+        self.row.id
     }
 }
 
@@ -127,7 +136,7 @@ impl Project {
             .loader()
             .load_one(StaffId(id))
             .await?
-            .map(|u| User::new(u, staff)))
+            .map(|u| User::new(ctx, u, staff)))
     }
 
     /// Hidden while the budget's client access is off, even when granted.
@@ -172,7 +181,7 @@ impl Project {
         let (rows, total) = connection::nested(ctx, key, SubprojectCountOf(self.row.id)).await?;
         let nodes = rows
             .into_iter()
-            .map(|r| Project::new(ctx, r))
+            .map(|r| Project::listed(ctx, r))
             .collect::<Result<Vec<_>>>()?;
         Ok(Connection::page(nodes, &page, total))
     }
@@ -233,7 +242,7 @@ pub async fn project_tasks(ctx: &Context<'_>, project: Uuid, page: Page<Uuid>) -
     let (rows, total) = connection::nested(ctx, key, TaskCountOf(project)).await?;
     let nodes = rows
         .into_iter()
-        .map(|r| Task::new(ctx, r))
+        .map(|r| Task::listed(ctx, r))
         .collect::<Result<Vec<_>>>()?;
     Ok(Connection::page(nodes, &page, total))
 }
@@ -320,7 +329,7 @@ impl ProjectsQuery {
         drop(conn);
         let nodes = rows
             .into_iter()
-            .map(|r| Project::new(ctx, r))
+            .map(|r| Project::listed(ctx, r))
             .collect::<Result<Vec<_>>>()?;
         Ok(Connection::page(nodes, &page, total))
     }

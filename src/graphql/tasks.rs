@@ -90,8 +90,13 @@ pub struct Task {
 }
 
 impl Task {
-    /// Wraps a row loaded in scope with its project's merged grants.
+    /// A single record resolved into the response (noted for the audit).
     pub fn new(ctx: &Context<'_>, row: models::Task) -> Result<Task> {
+        Ok(ctx.returned(Task::listed(ctx, row)?))
+    }
+
+    /// Wraps a row loaded in scope with its project's merged grants.
+    pub fn listed(ctx: &Context<'_>, row: models::Task) -> Result<Task> {
         let grants = ctx.access()?.project_grants(Some(row.project_id));
         Ok(Task { row, grants })
     }
@@ -100,6 +105,10 @@ impl Task {
 impl Node for Task {
     fn cursor(&self) -> String {
         connection::encode_id("t", self.row.id)
+    }
+
+    fn record_id(&self) -> uuid::Uuid {
+        self.row.id
     }
 }
 
@@ -158,7 +167,7 @@ impl Task {
             .loader()
             .load_one(StaffId(id))
             .await?
-            .map(|u| User::new(u, staff)))
+            .map(|u| User::new(ctx, u, staff)))
     }
 
     async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
@@ -170,7 +179,7 @@ impl Task {
             .loader()
             .load_one(StaffId(id))
             .await?
-            .map(|u| User::new(u, staff)))
+            .map(|u| User::new(ctx, u, staff)))
     }
 
     /// Needs the `project` relation and `projects` access for that project.
@@ -232,6 +241,10 @@ impl Node for Comment {
     fn cursor(&self) -> String {
         connection::encode_id("c", self.row.id)
     }
+
+    fn record_id(&self) -> uuid::Uuid {
+        self.row.id
+    }
 }
 
 /// A comment on a task; all fields show whenever the relation does.
@@ -253,13 +266,13 @@ impl Comment {
         let staff = self.grants.is_staff();
         if let Some(id) = self.row.author_staff_id {
             let user = ctx.loader().load_one(StaffId(id)).await?;
-            return Ok(user.map(|u| CommentAuthor::User(User::new(u, staff))));
+            return Ok(user.map(|u| CommentAuthor::User(User::new(ctx, u, staff))));
         }
         let Some(id) = self.row.author_external_id else {
             return Ok(None);
         };
         let user = ctx.loader().load_one(ExternalUserId(id)).await?;
-        Ok(user.map(|u| CommentAuthor::PortalUser(PortalUser::new(u, staff))))
+        Ok(user.map(|u| CommentAuthor::PortalUser(PortalUser::new(ctx, u, staff))))
     }
 
     /// Staff only.

@@ -1,7 +1,9 @@
 //! People as relation targets: staff (`User`) and external users (`PortalUser`).
 //! They follow the relation that leads to them: `id` and `name`, `email` for staff only.
 
-use async_graphql::{ID, Object, Union};
+use async_graphql::{Context, ID, Object, Union};
+
+use super::ContextExt;
 
 use crate::db::models::{ExternalUser, StaffUser};
 
@@ -12,7 +14,9 @@ pub struct User {
 }
 
 impl User {
-    pub fn new(row: StaffUser, staff_caller: bool) -> User {
+    /// A staff member resolved into the response (noted for the audit).
+    pub fn new(ctx: &Context<'_>, row: StaffUser, staff_caller: bool) -> User {
+        ctx.note_returned(row.id);
         User { row, staff_caller }
     }
 }
@@ -41,7 +45,9 @@ pub struct PortalUser {
 }
 
 impl PortalUser {
-    pub fn new(row: ExternalUser, staff_caller: bool) -> PortalUser {
+    /// An external user resolved into the response (noted for the audit).
+    pub fn new(ctx: &Context<'_>, row: ExternalUser, staff_caller: bool) -> PortalUser {
+        ctx.note_returned(row.id);
         PortalUser { row, staff_caller }
     }
 }

@@ -135,6 +135,10 @@ async fn no_audit_event_is_lost_on_a_graceful_shutdown() {
         .env("JWT_SECRET", crate::harness::SECRET)
         .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
         .env("RUST_LOG", "error")
+        // 200 requests at once from one user: past the default burst, on purpose not
+        // what this test is about.
+        .env("RATE_LIMIT_BURST", "1000")
+        .env("RATE_LIMIT_IN_FLIGHT", "256")
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
