@@ -36,7 +36,9 @@ use loaders::Fetch;
 
 pub type PortalSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
+/// The root types are named `Query` and `Mutation` (SPEC §7 client conventions).
 #[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
 pub struct QueryRoot(
     viewer::ViewerQuery,
     crm::CrmQuery,
@@ -48,6 +50,7 @@ pub struct QueryRoot(
 );
 
 #[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
 pub struct MutationRoot(actions::ActionsMutation, admin::AdminMutation);
 
 pub fn build_schema(limits: Limits) -> PortalSchema {

@@ -173,3 +173,142 @@ async fn no_audit_event_is_lost_on_a_graceful_shutdown() {
     let r = app.query_as("ada@acme.example", q).await;
     assert_eq!(r["data"]["auditLog"]["totalCount"], sent, "{r}");
 }
+
+/// SPEC §10: root fields and record ids come from what ran. Fragments, inline fragments
+/// and aliases cannot blank them, leaving `id` out cannot hide a record, an alias `id:`
+/// on another field cannot forge one, and requests refused before execution are
+/// audited with their code.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_audit_cannot_be_blanked_or_forged_through_the_document() {
+    let app = TestApp::demo().await;
+    let greta = app.token("greta@globex.example").await;
+    let ids_of = |r: &serde_json::Value, path: &[&str]| -> Vec<String> {
+        let mut v = r.clone();
+        for p in path {
+            v = v[*p].clone();
+        }
+        v["nodes"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{r}"))
+            .iter()
+            .map(|n| n["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let r = app
+        .post(Some(&greta), "{ projects { nodes { id } } }", json!({}))
+        .await;
+    let projects = ids_of(&r, &["data", "projects"]);
+    assert!(!projects.is_empty());
+    let project = projects[0].clone();
+    let r = app
+        .post(
+            Some(&greta),
+            "query($p: ID!) { tasks(projectId: $p) { nodes { id } } }",
+            json!({ "p": project }),
+        )
+        .await;
+    let tasks = ids_of(&r, &["data", "tasks"]);
+    assert!(!tasks.is_empty(), "{r}");
+    // A title that looks like the id of a record Greta may not see (an internal task).
+    let internal = "01900000-0008-7000-8000-000000000103";
+    app.sql(&format!(
+        "UPDATE tasks SET title = '{internal}' WHERE id = '{}'",
+        tasks[0]
+    ))
+    .await;
+
+    let shapes = [
+        (
+            "Spread",
+            "query Spread { ...Root } fragment Root on Query { mine: projects { nodes { name } } }",
+            json!(["projects"]),
+        ),
+        (
+            "Inline",
+            "query Inline { ... on Query { me: viewer { name } ... on Query { list: projects { totalCount nodes { name } } } } }",
+            json!(["viewer", "projects"]),
+        ),
+        (
+            "Forge",
+            "query Forge($p: ID!) { t: tasks(projectId: $p) { nodes { id: title } } }",
+            json!(["tasks"]),
+        ),
+    ];
+    for (name, query, _) in &shapes {
+        let r = app.post(Some(&greta), query, json!({ "p": project })).await;
+        assert!(r["errors"].is_null(), "{name}: {r}");
+    }
+    let r = app
+        .post(
+            Some(&greta),
+            "query Forge2($p: ID!) { t: tasks(projectId: $p) { nodes { id: title } } }",
+            json!({ "p": project }),
+        )
+        .await;
+    assert!(
+        r.to_string().contains(internal),
+        "the forged value is in the answer: {r}"
+    );
+    // Refused before execution: too deep.
+    let deep = format!(
+        "query Deep {{ projects {{ nodes {{ {} name {} }} }} }}",
+        "parent { ".repeat(12),
+        "} ".repeat(12)
+    );
+    let r = app.post(Some(&greta), &deep, json!({})).await;
+    assert_eq!(codes(&r), ["BAD_USER_INPUT"], "{r}");
+    // A malformed preview header from an admin is refused, and audited as a preview.
+    let ada = app.token("ada@acme.example").await;
+    let (_, body) = app
+        .post_raw(
+            Some(&ada),
+            "query Peek { projects { totalCount } }",
+            json!({}),
+            &[("x-preview-user", "not-an-id".to_string())],
+        )
+        .await;
+    assert!(body.contains("BAD_USER_INPUT"), "{body}");
+
+    let events = app.audit_log(8).await;
+    let event = |name: &str| {
+        events
+            .iter()
+            .find(|e| e["operationName"] == name)
+            .unwrap_or_else(|| panic!("no event {name}: {events:#?}"))
+            .clone()
+    };
+    for (name, _, roots) in &shapes {
+        let e = event(name);
+        assert_eq!(&e["rootFields"], roots, "{name}: {e}");
+        assert_eq!(e["outcome"], "OK", "{name}");
+    }
+    let as_set = |v: &serde_json::Value| -> std::collections::BTreeSet<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        as_set(&event("Spread")["recordIds"]),
+        projects.iter().cloned().collect()
+    );
+    assert_eq!(
+        as_set(&event("Inline")["recordIds"]),
+        projects.iter().cloned().collect()
+    );
+    let forged = as_set(&event("Forge")["recordIds"]);
+    assert_eq!(
+        forged,
+        tasks.iter().cloned().collect(),
+        "record ids are the tasks returned"
+    );
+    assert!(!forged.contains(internal));
+    let deep = event("Deep");
+    assert_eq!(deep["outcome"], "BAD_USER_INPUT");
+    assert_eq!(deep["rootFields"], json!(["projects"]));
+    assert_eq!(deep["recordIds"], json!([]));
+    let peek = event("Peek");
+    assert_eq!(peek["outcome"], "BAD_USER_INPUT");
+    assert_eq!(peek["previewBy"]["email"], "ada@acme.example");
+}

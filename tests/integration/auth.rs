@@ -12,8 +12,8 @@ async fn anonymous_callers_get_typename_and_introspection_only() {
     let r = app
         .post(None, "{ __typename __schema { queryType { name } } }", json!({}))
         .await;
-    assert_eq!(r["data"]["__typename"], "QueryRoot");
-    assert_eq!(r["data"]["__schema"]["queryType"]["name"], "QueryRoot");
+    assert_eq!(r["data"]["__typename"], "Query");
+    assert_eq!(r["data"]["__schema"]["queryType"]["name"], "Query");
     assert!(r.get("errors").is_none(), "{r}");
 
     let r = app.post(None, VIEWER, json!({})).await;

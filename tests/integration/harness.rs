@@ -98,7 +98,7 @@ pub struct TestApp {
     pub url: String,
     pub http: reqwest::Client,
     tokens: Tokens,
-    server: tokio::task::JoinHandle<()>,
+    pub server: tokio::task::JoinHandle<()>,
 }
 
 impl TestApp {
@@ -108,6 +108,12 @@ impl TestApp {
     }
 
     pub async fn with(limits: Limits, dev_mode: bool) -> TestApp {
+        TestApp::start(limits, dev_mode, |url| url.to_string()).await
+    }
+
+    /// A server whose connections (pool and audit writer) go to `server_url(url)`, e.g.
+    /// through a proxy the test can cut, while the test itself reaches `url` directly.
+    pub async fn start(limits: Limits, dev_mode: bool, server_url: impl FnOnce(&str) -> String) -> TestApp {
         let template = ensure_template().await;
         let database = format!("portal_test_{}", Uuid::now_v7().simple());
         admin()
@@ -116,10 +122,11 @@ impl TestApp {
             .await
             .unwrap();
         let url = url_for(&database);
+        let served_from = server_url(&url);
         let statements = StatementCounter::default();
-        let pool = db::pool(&url, 8, std::time::Duration::from_secs(3), &statements).unwrap();
+        let pool = db::pool(&served_from, 8, std::time::Duration::from_secs(3), &statements).unwrap();
         let config = Config {
-            database_url: url.clone(),
+            database_url: served_from,
             jwt_secret: Secret(SECRET.into()),
             listen_addr: "127.0.0.1:0".parse().unwrap(),
             dev_mode,
