@@ -93,7 +93,19 @@ async fn a_caller_past_their_bucket_gets_429_with_retry_after_and_others_do_not(
 /// to audit its failure, which starved the pool), and every refusal is audited.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_flood_of_refused_mutations_slows_nobody_else_and_loses_no_event() {
-    let app = TestApp::demo().await;
+    // No cap on one caller's requests in flight: the pool itself must hold.
+    let rate = Rate {
+        in_flight: 64,
+        ..Limits::default().rate
+    };
+    let app = TestApp::with(
+        Limits {
+            rate,
+            ..Limits::default()
+        },
+        false,
+    )
+    .await;
     let greta = app.token(GRETA).await;
     let ivan = app.token(IVAN).await;
     let project = app.id_of("projects", "name", "Website Relaunch").await;
