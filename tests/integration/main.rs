@@ -9,6 +9,7 @@ mod audit;
 mod auth;
 mod deny_by_default;
 mod fixtures;
+mod fuzz;
 mod hiding;
 mod limits;
 mod model;
