@@ -113,7 +113,7 @@ async fn fuzz_documents_generated_from_the_schema() {
     );
     if verbose {
         let mut by_count: Vec<_> = messages.into_iter().collect();
-        by_count.sort_by(|a, b| b.1.cmp(&a.1));
+        by_count.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
         for (message, n) in by_count.iter().take(40) {
             println!("fuzz: {n:5} × {message}");
         }
@@ -363,9 +363,7 @@ enum TypeRef {
 impl TypeRef {
     fn from_introspection(v: &Value) -> TypeRef {
         match v["kind"].as_str() {
-            Some("NON_NULL") => TypeRef::NonNull(Box::new(TypeRef::from_introspection(
-                &v["ofType"],
-            ))),
+            Some("NON_NULL") => TypeRef::NonNull(Box::new(TypeRef::from_introspection(&v["ofType"]))),
             Some("LIST") => TypeRef::List(Box::new(TypeRef::from_introspection(&v["ofType"]))),
             _ => TypeRef::Named(v["name"].as_str().unwrap_or_default().to_string()),
         }
@@ -536,10 +534,7 @@ impl Schema {
     }
 
     fn is_composite(&self, name: &str) -> bool {
-        matches!(
-            self.kind(name),
-            Kind::Object | Kind::Interface | Kind::Union
-        )
+        matches!(self.kind(name), Kind::Object | Kind::Interface | Kind::Union)
     }
 
     fn fields(&self, name: &str) -> &[Field] {
@@ -606,9 +601,7 @@ impl Val {
             Val::Str(s) | Val::Enum(s) => Value::from(s.clone()),
             Val::Bool(b) => Value::from(*b),
             Val::List(items) => Value::Array(items.iter().map(Val::json).collect()),
-            Val::Object(fields) => {
-                Value::Object(fields.iter().map(|(k, v)| (k.clone(), v.json())).collect())
-            }
+            Val::Object(fields) => Value::Object(fields.iter().map(|(k, v)| (k.clone(), v.json())).collect()),
         }
     }
 }
@@ -732,7 +725,9 @@ impl<'a> Generator<'a> {
     /// `F0 { ...F1 ...F1 }`, `F1 { ...F2 ...F2 }`, …: 2^n selections in a few lines.
     fn exponential_fragments(&mut self) -> Value {
         let n = self.rng.between(8, 18);
-        let leaf = self.rng.pick(&["__typename", "viewer { name }", "projects { totalCount }"]);
+        let leaf = self
+            .rng
+            .pick(&["__typename", "viewer { name }", "projects { totalCount }"]);
         let mut document = "query Exponential { ...F0 }".to_string();
         for i in 0..n {
             write!(
@@ -807,13 +802,9 @@ impl<'a> Generator<'a> {
     }
 
     /// One query or mutation with its variable definitions.
-    fn operation(
-        &mut self,
-        index: usize,
-        named: bool,
-    ) -> (String, Vec<(String, Value)>, Option<String>) {
+    fn operation(&mut self, index: usize, named: bool) -> (String, Vec<(String, Value)>, Option<String>) {
         self.variables.clear();
-        self.mutating = self.schema.mutation.is_some() && self.rng.chance(20);
+        self.mutating = self.schema.mutation.is_some() && self.rng.chance(30);
         let (keyword, root) = if self.mutating {
             ("mutation", self.schema.mutation.clone().unwrap_or_default())
         } else {
@@ -835,9 +826,7 @@ impl<'a> Generator<'a> {
         };
         let head = match &name {
             Some(n) => format!("{keyword} {n}{definitions}"),
-            None if definitions.is_empty() && keyword == "query" && self.rng.chance(50) => {
-                String::new()
-            }
+            None if definitions.is_empty() && keyword == "query" && self.rng.chance(50) => String::new(),
             None => format!("{keyword}{definitions}"),
         };
         let values = self
@@ -856,13 +845,15 @@ impl<'a> Generator<'a> {
         }
         let mut out = Vec::new();
         // Deep documents go deep: one composite field at every level, if there is one.
-        if self.max_depth > 12 {
-            if let Some(field) = self.composite_field(type_name) {
-                self.budget = self.budget.saturating_sub(1);
-                out.push(self.field_selection(type_name, &field, depth));
-            }
+        if self.max_depth > 12
+            && let Some(field) = self.composite_field(type_name)
+        {
+            self.budget = self.budget.saturating_sub(1);
+            out.push(self.field_selection(type_name, &field, depth));
         }
-        let count = if depth == 0 {
+        let count = if depth == 0 && self.mutating {
+            self.rng.between(2, 6)
+        } else if depth == 0 {
             self.rng.between(1, 4)
         } else {
             self.rng.between(1, 3)
@@ -923,9 +914,7 @@ impl<'a> Generator<'a> {
             return selection;
         }
         let directive = self.rng.pick(&["include", "skip"]);
-        let condition = self.argument_value(&TypeRef::NonNull(Box::new(TypeRef::Named(
-            "Boolean".into(),
-        ))));
+        let condition = self.argument_value(&TypeRef::NonNull(Box::new(TypeRef::Named("Boolean".into()))));
         format!("{selection} @{directive}(if: {condition})")
     }
 
@@ -962,7 +951,7 @@ impl<'a> Generator<'a> {
     /// `name(args) { … }`: a sub-selection for composite types (at the depth limit,
     /// only `__typename`).
     fn field_selection(&mut self, _parent: &str, field: &Field, depth: usize) -> String {
-        let args = self.arguments(&field.args);
+        let args = self.arguments(&field.name, &field.args);
         let target = field.ty.named();
         if !self.schema.is_composite(target) {
             return format!("{}{args}", field.name);
@@ -1077,7 +1066,7 @@ impl<'a> Generator<'a> {
     }
 
     /// `(name: value, …)`: required arguments almost always, optional ones sometimes.
-    fn arguments(&mut self, args: &[InputValue]) -> String {
+    fn arguments(&mut self, field: &str, args: &[InputValue]) -> String {
         let mut out = Vec::new();
         for arg in args {
             let include = if arg.ty.is_non_null() {
@@ -1086,7 +1075,7 @@ impl<'a> Generator<'a> {
                 self.rng.chance(50)
             };
             if include {
-                let value = self.argument_for(arg);
+                let value = self.argument_for(field, arg);
                 out.push(format!("{}: {value}", arg.name));
             }
         }
@@ -1101,9 +1090,10 @@ impl<'a> Generator<'a> {
     }
 
     /// A literal, or a variable (declared with the argument's type, sometimes another).
-    fn argument_for(&mut self, arg: &InputValue) -> String {
+    fn argument_for(&mut self, field: &str, arg: &InputValue) -> String {
+        let hint = format!("{field}.{}", arg.name);
         if self.in_fragment || !self.rng.chance(25) {
-            return self.value_for(&arg.name, &arg.ty).literal();
+            return self.value_for(&hint, &arg.ty).literal();
         }
         let name = format!("v{}", self.variables.len());
         let declared = if self.invalid(10) {
@@ -1116,7 +1106,7 @@ impl<'a> Generator<'a> {
         let value = if self.invalid(8) {
             self.mismatched_value()
         } else {
-            self.value_for(&arg.name, &arg.ty)
+            self.value_for(&hint, &arg.ty)
         };
         // Sometimes declared but not sent (a required variable then is missing).
         let name = if self.invalid(5) {
@@ -1130,41 +1120,45 @@ impl<'a> Generator<'a> {
 
     /// The literal for a bare type (directive arguments).
     fn argument_value(&mut self, ty: &TypeRef) -> String {
-        self.argument_for(&InputValue {
-            name: "if".into(),
-            ty: ty.clone(),
-        })
+        self.argument_for(
+            "directive",
+            &InputValue {
+                name: "if".into(),
+                ty: ty.clone(),
+            },
+        )
     }
 
-    /// A value of the type, with the argument's name deciding the interesting edges.
-    fn value_for(&mut self, name: &str, ty: &TypeRef) -> Val {
+    /// A value of the type; `hint` (`field.argument`) picks the interesting edges.
+    fn value_for(&mut self, hint: &str, ty: &TypeRef) -> Val {
         if self.invalid(4) {
             return self.mismatched_value();
         }
         match ty {
-            TypeRef::NonNull(inner) => self.value_for(name, inner),
+            TypeRef::NonNull(inner) => self.value_for(hint, inner),
             TypeRef::List(inner) => {
                 if self.rng.chance(10) {
                     // A single value where a list is expected is coerced.
-                    return self.value_for(name, inner);
+                    return self.value_for(hint, inner);
                 }
                 let n = self.rng.between(0, 3);
-                Val::List((0..n).map(|_| self.value_for(name, inner)).collect())
+                Val::List((0..n).map(|_| self.value_for(hint, inner)).collect())
             }
             TypeRef::Named(type_name) => {
                 if !ty.is_non_null() && self.rng.chance(5) {
                     return Val::Null;
                 }
-                self.named_value(name, type_name)
+                self.named_value(hint, type_name)
             }
         }
     }
 
-    fn named_value(&mut self, name: &str, type_name: &str) -> Val {
+    fn named_value(&mut self, hint: &str, type_name: &str) -> Val {
+        let name = hint.rsplit('.').next().unwrap_or(hint);
         match (name, type_name) {
             ("first" | "last" | "limit", _) => self.page_size(),
             ("after" | "before", _) => self.cursor(),
-            (_, "ID") => self.id(),
+            (_, "ID") => Val::Str(self.id_for(hint)),
             (_, "Int") => self.int(),
             (_, "Float") => self.float(),
             (_, "Boolean") => Val::Bool(self.rng.chance(50)),
@@ -1217,9 +1211,27 @@ impl<'a> Generator<'a> {
         Val::Str(s)
     }
 
-    /// Valid demo ids (both workspaces), random UUIDs, not-UUIDs.
-    fn id(&mut self) -> Val {
-        Val::Str(self.id_text())
+    /// An id, mostly of the kind the field and argument name (`updateTask.id`,
+    /// `createTask.projectId`), so that mutations get past their lookups.
+    fn id_for(&mut self, hint: &str) -> String {
+        let hint = hint.to_lowercase();
+        #[rustfmt::skip]
+        let kinds = [
+            ("stage", "06"), ("project", "07"), ("comment", "09"), ("task", "08"),
+            ("invoice", "0a"), ("estimate", "0a"), ("article", "0c"), ("role", "05"),
+            ("account", "03"), ("externaluser", "04"), ("assignee", "02"),
+        ];
+        let entity = kinds.iter().find(|(word, _)| hint.contains(word));
+        match entity {
+            Some((_, entity)) if self.rng.chance(70) => loop {
+                let id = self.rng.pick(&self.ids).clone();
+                let wanted = id.get(11..13) == Some(*entity);
+                if wanted && !(self.caller == Sam && self.mutating && unsafe_for_staff_writes(&id)) {
+                    return id;
+                }
+            },
+            _ => self.id_text(),
+        }
     }
 
     fn id_text(&mut self) -> String {
@@ -1272,9 +1284,9 @@ impl<'a> Generator<'a> {
 
     /// Strings: empty, plain, unicode, NUL, at and over the length limit.
     fn string_text(&mut self) -> String {
-        match self.rng.below(20) {
+        match self.rng.below(25) {
             0 => String::new(),
-            1 => "with\u{0}nul".to_string(),
+            1 | 20..=24 => "with\u{0}nul".to_string(),
             2 => "\u{0}".to_string(),
             3 => "ünïcödé ✓ 😀 \u{202e}rtl".to_string(),
             4 => "quote \" backslash \\ newline \n tab \t".to_string(),
@@ -1300,9 +1312,14 @@ impl<'a> Generator<'a> {
     }
 
     fn date(&mut self) -> Val {
-        let s = self
-            .rng
-            .pick(&["2026-03-01", "2026-02-30", "0000-00-00", "", "not a date", "+275760-09-13"]);
+        let s = self.rng.pick(&[
+            "2026-03-01",
+            "2026-02-30",
+            "0000-00-00",
+            "",
+            "not a date",
+            "+275760-09-13",
+        ]);
         Val::Str(s.to_string())
     }
 
@@ -1328,7 +1345,7 @@ impl<'a> Generator<'a> {
                 self.rng.chance(50)
             };
             if include {
-                let value = self.value_for(&f.name, &f.ty);
+                let value = self.value_for(&format!("{type_name}.{}", f.name), &f.ty);
                 out.push((f.name.clone(), value));
             }
         }
@@ -1457,10 +1474,7 @@ impl Client {
         let answer = self
             .send(Caller::Anonymous, &json!({ "query": "{ __typename }" }))
             .await;
-        answer.status == Some(200)
-            && answer
-                .json()
-                .is_some_and(|v| v["data"]["__typename"].is_string())
+        answer.status == Some(200) && answer.json().is_some_and(|v| v["data"]["__typename"].is_string())
     }
 }
 
