@@ -1135,7 +1135,10 @@ impl<'a> Generator<'a> {
             return self.mismatched_value();
         }
         match ty {
-            TypeRef::NonNull(inner) => self.value_for(hint, inner),
+            TypeRef::NonNull(inner) => match &**inner {
+                TypeRef::Named(type_name) => self.named_value(hint, type_name),
+                other => self.value_for(hint, other),
+            },
             TypeRef::List(inner) => {
                 if self.rng.chance(10) {
                     // A single value where a list is expected is coerced.
@@ -1559,7 +1562,7 @@ impl Failure {
             let message = p
                 .split("\"message\":")
                 .nth(1)
-                .map(|m| excerpt(m, 60))
+                .and_then(|m| m.split('"').nth(1))
                 .unwrap_or_default();
             return format!("INTERNAL {message}");
         }
