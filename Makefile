@@ -7,7 +7,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 BIN := target/debug/portal-gateway
 
-.PHONY: run build test lint unit schema playground chromium clean-db
+.PHONY: run build test lint unit schema playground chromium clean-db fuzz
 
 build: playground
 	$(CARGO) build
@@ -30,6 +30,17 @@ test: lint playground chromium
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
+
+# A long fuzz run of the GraphQL endpoint only (no lint, no browser); `make test` runs a
+# short one. FUZZ_SEED replays a run, FUZZ_CASES sets its length.
+FUZZ_CASES ?= 20000
+fuzz:
+	@admin=$$(scripts/pg-url.sh); \
+	if $(CARGO) nextest --version >/dev/null 2>&1; then \
+	  DATABASE_URL=$$admin FUZZ_CASES=$(FUZZ_CASES) $(CARGO) nextest run --no-capture -E 'test(/fuzz/)'; \
+	else \
+	  DATABASE_URL=$$admin FUZZ_CASES=$(FUZZ_CASES) $(CARGO) test --test integration fuzz -- --nocapture; \
+	fi
 
 # The schema file is generated from the code; a test also compares it with the server's.
 schema:

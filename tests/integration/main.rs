@@ -10,6 +10,7 @@ mod auth;
 mod deny_by_default;
 mod edge;
 mod fixtures;
+mod fuzz;
 mod hiding;
 mod limits;
 mod model;
