@@ -29,7 +29,9 @@ impl Fetch {
     }
 
     fn access(&self) -> Result<&Access> {
-        self.access.as_deref().ok_or(Error::Unauthenticated(AuthFailure::MissingToken))
+        self.access
+            .as_deref()
+            .ok_or(Error::Unauthenticated(AuthFailure::MissingToken))
     }
 
     fn scope(&self, module: Module) -> Result<Scope> {

@@ -54,10 +54,7 @@ pub fn build_schema(limits: Limits) -> PortalSchema {
     Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
         .extension(ErrorCodes)
         .extension(ordering::SelectionOrder)
-        .extension(limits::DocumentLimits {
-            max_aliases: limits.max_aliases,
-            max_depth: limits.max_depth,
-        })
+        .extension(limits::DocumentLimits::new(limits))
         .data(limits)
         .finish()
 }
