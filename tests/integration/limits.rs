@@ -461,3 +461,207 @@ async fn a_batch_of_aliased_introspection_fragments_gets_a_small_answer() {
         assert_limit(r, "query cost", "cost", 50_000);
     }
 }
+
+const SAM: &str = "sam@acme.example";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_past_its_time_is_a_timeout_and_its_mutation_leaves_nothing_behind() {
+    use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+    let app = TestApp::with(
+        Limits {
+            request_timeout: std::time::Duration::from_millis(700),
+            ..Limits::default()
+        },
+        false,
+    )
+    .await;
+    let task = app.id_of("tasks", "title", "Kick-off workshop").await;
+    // Hold the task's row, so that the update waits for it.
+    let mut holder = AsyncPgConnection::establish(&app.url).await.unwrap();
+    holder
+        .batch_execute(&format!(
+            "BEGIN; SELECT 1 FROM tasks WHERE id = '{task}' FOR UPDATE"
+        ))
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let r = app
+        .query_vars(
+            SAM,
+            "mutation($id: ID!) { updateTask(id: $id, input: { title: \"Changed\" }) { title } }",
+            json!({ "id": task }),
+        )
+        .await;
+    println!("timed out after {:?}", started.elapsed());
+    assert_eq!(codes(&r), ["TIMEOUT"], "{r}");
+    assert!(r["data"].is_null(), "{r}");
+    assert_eq!(r["errors"].as_array().unwrap().len(), 1, "{r}");
+    holder.batch_execute("ROLLBACK").await.unwrap();
+
+    // The server's transaction is gone once its row can be taken at once (its backend
+    // may first run the update, but cannot commit it): then nothing has changed.
+    let mut free = false;
+    for _ in 0..100 {
+        if holder
+            .batch_execute(&format!(
+                "BEGIN; SELECT 1 FROM tasks WHERE id = '{task}' FOR UPDATE NOWAIT; ROLLBACK"
+            ))
+            .await
+            .is_ok()
+        {
+            free = true;
+            break;
+        }
+        let _ = holder.batch_execute("ROLLBACK").await;
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(free, "the timed-out mutation still holds the row");
+    let r = app
+        .query_vars(
+            SAM,
+            "query($id: ID!) { task(id: $id) { title } }",
+            json!({ "id": task }),
+        )
+        .await;
+    assert_eq!(r["data"]["task"]["title"], "Kick-off workshop", "{r}");
+    // And the server still answers, mutations included.
+    let r = app
+        .query_vars(
+            SAM,
+            "mutation($id: ID!) { updateTask(id: $id, input: { title: \"Changed\" }) { title } }",
+            json!({ "id": task }),
+        )
+        .await;
+    assert_eq!(r["data"]["updateTask"]["title"], "Changed", "{r}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_answer_over_the_size_limit_is_refused_whole() {
+    let q = "{ projects(first: 100) { nodes { id name tasks(first: 100) { nodes { id title description status } } } } }";
+    let app = TestApp::demo().await;
+    let token = app.token(SAM).await;
+    let (_, full) = app.post_raw(Some(&token), q, json!({}), &[]).await;
+    assert!(full.len() > 2_000, "{full}");
+
+    let tight = TestApp::with(
+        Limits {
+            max_response_bytes: 2_000,
+            ..Limits::default()
+        },
+        false,
+    )
+    .await;
+    let token = tight.token(SAM).await;
+    let before = tight.statements().await;
+    let (_, body) = tight.post_raw(Some(&token), q, json!({}), &[]).await;
+    let r: Value = serde_json::from_str(&body).unwrap();
+    println!("{} bytes refused with {} bytes: {body}", full.len(), body.len());
+    let figure = assert_limit(&r, "response size in bytes", "responseBytes", 2_000);
+    assert!(figure < full.len() as u64, "stopped before the end: {figure}");
+    assert!(tight.statements().await > before);
+    // A small answer passes.
+    let r = tight.query_as(SAM, "{ viewer { name } }").await;
+    assert_eq!(r["data"]["viewer"]["name"], "Sam", "{r}");
+    // In a batch, only the operation over the limit is refused.
+    let res: Value = tight
+        .http
+        .post(format!("{}/graphql", tight.base))
+        .bearer_auth(&token)
+        .json(&json!([{ "query": q }, { "query": "{ viewer { name } }" }]))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_limit(&res[0], "response size in bytes", "responseBytes", 2_000);
+    assert_eq!(res[1]["data"]["viewer"]["name"], "Sam", "{res}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nul_characters_and_over_long_strings_are_bad_input_naming_their_place() {
+    use base64::Engine;
+    let app = TestApp::with(
+        Limits {
+            max_string_chars: 500,
+            ..Limits::default()
+        },
+        false,
+    )
+    .await;
+    let project = app.id_of("projects", "name", "Website Relaunch").await;
+    let field = |r: &Value| {
+        r["errors"][0]["extensions"]["field"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let cases = [
+        (
+            "mutation($p: ID!) { createTask(projectId: $p, input: { title: \"a\\u0000b\" }) { id } }",
+            json!({ "p": project }),
+            "createTask.input.title",
+        ),
+        (
+            "mutation($p: ID!, $t: String!) { createTask(projectId: $p, input: { title: $t }) { id } }",
+            json!({ "p": project, "t": "a\u{0}b" }),
+            "$t",
+        ),
+        (
+            "mutation($p: ID!, $i: CreateTaskInput!) { createTask(projectId: $p, input: $i) { id } }",
+            json!({ "p": project, "i": { "title": "ok", "description": "x\u{0}" } }),
+            "$i.description",
+        ),
+        (
+            "mutation($p: ID!, $t: String!) { createTask(projectId: $p, input: { title: $t }) { id } }",
+            json!({ "p": project, "t": "é".repeat(501) }),
+            "$t",
+        ),
+        (
+            "query($c: String) { projects(after: $c) { totalCount } }",
+            json!({ "c": "cA\u{0}" }),
+            "$c",
+        ),
+        (
+            "{ projects(after: \"cA\\u0000\") { totalCount } }",
+            json!({}),
+            "projects.after",
+        ),
+        (
+            "query($c: String) { projects(after: $c) { totalCount } }",
+            json!({ "c": base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(format!("p:{project}:Web\u{0}site")) }),
+            "after",
+        ),
+    ];
+    for (query, variables, place) in cases {
+        let r = app.query_vars(SAM, query, variables).await;
+        assert_eq!(codes(&r), ["BAD_USER_INPUT"], "{query}: {r}");
+        assert_eq!(field(&r), place, "{r}");
+    }
+    let r = app
+        .query_vars(
+            SAM,
+            "mutation($p: ID!, $t: String!) { createTask(projectId: $p, input: { title: $t }) { id } }",
+            json!({ "p": project, "t": "x".repeat(501) }),
+        )
+        .await;
+    assert_eq!(
+        message(&r),
+        "invalid value for `$t`: is longer than 500 characters",
+        "{r}"
+    );
+    // Nothing was created; a string at the limit passes.
+    let r = app
+        .query_vars(
+            SAM,
+            "mutation($p: ID!, $t: String!) { createTask(projectId: $p, input: { title: $t }) { title } }",
+            json!({ "p": project, "t": "x".repeat(500) }),
+        )
+        .await;
+    assert_eq!(
+        r["data"]["createTask"]["title"].as_str().map(str::len),
+        Some(500),
+        "{r}"
+    );
+}
