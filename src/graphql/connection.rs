@@ -185,8 +185,10 @@ pub fn encode_number(number: &str) -> String {
     URL_SAFE_NO_PAD.encode(format!("i:{number}"))
 }
 
+/// The text of a cursor after its tag; a NUL in it is malformed (PostgreSQL refuses
+/// NUL in text, and a cursor of ours never holds one).
 fn decode<'a>(raw: &'a [u8], tag: &str) -> Option<&'a str> {
-    let s = std::str::from_utf8(raw).ok()?;
+    let s = std::str::from_utf8(raw).ok().filter(|s| !s.contains('\0'))?;
     s.strip_prefix(tag)?.strip_prefix(':')
 }
 

@@ -1,129 +1,133 @@
-//! Limits checked on the parsed document: aliases per operation, and depth counted on
-//! data fields only (introspection, which GraphiQL needs deep, does not count).
+//! Limits checked on the parsed document, after parsing and before validation (which
+//! is itself what a hostile document makes explode), so they hold even for documents
+//! that would fail validation (SPEC §11). They run in `prepare_request`, which parses
+//! the document and hands it on parsed: async-graphql's own parse step walks every
+//! fragment spread for its recursion check, 2^26 times for a 1 KB document of
+//! fragments that spread each other twice, so the document must be measured before it.
+//!
+//! - input hygiene ([`hygiene`]): no NUL and no over-long string in any argument or
+//!   variable;
+//! - the cost, depth, aliases and field selections of the document as expanded through
+//!   fragments ([`measure`]), with list lengths from the schema's types ([`shape`]).
+//!
+//! Each refusal is an [`Error`] carried as the GraphQL error's source, so
+//! `errors.rs` answers it `BAD_USER_INPUT` with the figure and the limit.
 
-use std::sync::Arc;
+mod hygiene;
+mod measure;
+mod shape;
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
-use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
-use async_graphql::Name;
-use async_graphql::parser::types::{ExecutableDocument, FragmentDefinition, Selection, SelectionSet};
-use async_graphql::{Positioned, ServerError, ServerResult, Variables};
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest};
+use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::{Request, ServerError, ServerResult, Variables};
 
-/// Refuses documents with more than `max_aliases` aliased fields (fragments counted
-/// once), or whose data fields nest deeper than `max_depth`.
+use crate::config::Limits;
+use crate::error::Error;
+
+/// The document limits of `limits`; the schema's shape is read on first use.
 pub struct DocumentLimits {
-    pub max_aliases: usize,
-    pub max_depth: usize,
+    limits: Limits,
+    shape: Arc<OnceLock<shape::Shape>>,
+}
+
+impl DocumentLimits {
+    pub fn new(limits: Limits) -> DocumentLimits {
+        DocumentLimits {
+            limits,
+            shape: Arc::default(),
+        }
+    }
 }
 
 impl ExtensionFactory for DocumentLimits {
     fn create(&self) -> Arc<dyn Extension> {
         Arc::new(DocumentLimitsExtension {
-            max_aliases: self.max_aliases,
-            max_depth: self.max_depth,
+            limits: self.limits,
+            shape: self.shape.clone(),
         })
     }
 }
 
 struct DocumentLimitsExtension {
-    max_aliases: usize,
-    max_depth: usize,
+    limits: Limits,
+    shape: Arc<OnceLock<shape::Shape>>,
 }
 
-type Fragments = HashMap<Name, Positioned<FragmentDefinition>>;
+/// An error of ours as a GraphQL error, with the error as its source.
+pub fn server_error(e: Error) -> ServerError {
+    let mut err = ServerError::new(e.to_string(), None);
+    err.source = Some(Arc::new(e));
+    err
+}
 
-/// The depth of data fields under `set`, following fragments; `__` fields are not data.
-/// Each fragment's depth is computed once (`memo`), and a fragment met again while it
-/// is being measured (a cycle, which validation refuses later) counts nothing.
-fn depth(
-    set: &Positioned<SelectionSet>,
-    fragments: &Fragments,
-    memo: &mut HashMap<Name, Option<usize>>,
-) -> usize {
-    let mut deepest = 0;
-    for item in &set.node.items {
-        let d = match &item.node {
-            Selection::Field(f) if f.node.name.node.starts_with("__") => 0,
-            Selection::Field(f) => 1 + depth(&f.node.selection_set, fragments, memo),
-            Selection::InlineFragment(f) => depth(&f.node.selection_set, fragments, memo),
-            Selection::FragmentSpread(s) => {
-                let name = &s.node.fragment_name.node;
-                match memo.get(name) {
-                    Some(Some(d)) => *d,
-                    Some(None) => 0,
-                    None => {
-                        memo.insert(name.clone(), None);
-                        let d = fragments
-                            .get(name)
-                            .map_or(0, |f| depth(&f.node.selection_set, fragments, memo));
-                        memo.insert(name.clone(), Some(d));
-                        d
-                    }
-                }
-            }
-        };
-        deepest = deepest.max(d);
+fn limit(what: &'static str, key: &'static str, figure: u64, limit: usize) -> Result<(), Error> {
+    let limit = u64::try_from(limit).unwrap_or(u64::MAX);
+    if figure > limit {
+        return Err(Error::Limit {
+            what,
+            key,
+            figure,
+            limit,
+        });
     }
-    deepest
+    Ok(())
 }
 
-fn aliases(set: &Positioned<SelectionSet>) -> usize {
-    set.node
-        .items
-        .iter()
-        .map(|item| match &item.node {
-            Selection::Field(f) => usize::from(f.node.alias.is_some()) + aliases(&f.node.selection_set),
-            Selection::InlineFragment(f) => aliases(&f.node.selection_set),
-            Selection::FragmentSpread(_) => 0,
-        })
-        .sum()
-}
-
-fn count(doc: &ExecutableDocument) -> usize {
-    let in_operations: usize = doc
-        .operations
-        .iter()
-        .map(|(_, op)| aliases(&op.node.selection_set))
-        .sum();
-    let in_fragments: usize = doc
-        .fragments
-        .values()
-        .map(|f| aliases(&f.node.selection_set))
-        .sum();
-    in_operations + in_fragments
+impl DocumentLimitsExtension {
+    /// The first limit `doc` passes, as an error.
+    fn refusal(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        doc: &ExecutableDocument,
+        variables: &Variables,
+    ) -> Result<(), Error> {
+        let l = &self.limits;
+        hygiene::check(doc, variables, l.max_string_chars)?;
+        let shape = self
+            .shape
+            .get_or_init(|| shape::Shape::from_registry(&ctx.schema_env.registry));
+        let figures = measure::measure(doc, shape, variables);
+        limit("query depth", "depth", figures.depth, l.max_depth)?;
+        limit("aliases", "aliases", figures.aliases, l.max_aliases)?;
+        limit(
+            "field selections",
+            "selections",
+            figures.selections,
+            l.max_selections,
+        )?;
+        if figures.cost > l.max_cost {
+            return Err(Error::Limit {
+                what: "query cost",
+                key: "cost",
+                figure: figures.cost,
+                limit: l.max_cost,
+            });
+        }
+        Ok(())
+    }
 }
 
 #[async_graphql::async_trait::async_trait]
 impl Extension for DocumentLimitsExtension {
-    async fn parse_query(
+    /// Parses the document (once: async-graphql keeps it), and refuses it before
+    /// async-graphql walks it. A document that does not parse goes on, for
+    /// async-graphql to report.
+    async fn prepare_request(
         &self,
         ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let doc = next.run(ctx, query, variables).await?;
-        let n = count(&doc);
-        if n > self.max_aliases {
-            let max = self.max_aliases;
-            return Err(ServerError::new(
-                format!("too many aliases: {n} (at most {max})"),
-                None,
-            ));
-        }
-        let mut memo = HashMap::new();
-        let deepest = doc
-            .operations
-            .iter()
-            .map(|(_, op)| depth(&op.node.selection_set, &doc.fragments, &mut memo))
-            .max();
-        if deepest.unwrap_or(0) > self.max_depth {
-            return Err(ServerError::new(
-                format!("Query is nested too deep (at most {})", self.max_depth),
-                None,
-            ));
-        }
-        Ok(doc)
+        request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        let mut request = next.run(ctx, request).await?;
+        let variables = std::mem::take(&mut request.variables);
+        let refused = match request.parsed_query() {
+            Ok(doc) => self.refusal(ctx, doc, &variables),
+            Err(_) => Ok(()),
+        };
+        request.variables = variables;
+        refused.map_err(server_error)?;
+        Ok(request)
     }
 }

@@ -15,6 +15,7 @@ pub mod loaders;
 mod mutations;
 mod ordering;
 mod projects;
+mod response_size;
 mod tasks;
 mod users;
 mod viewer;
@@ -57,9 +58,9 @@ pub fn build_schema(limits: Limits) -> PortalSchema {
     Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
         .extension(ErrorCodes)
         .extension(ordering::SelectionOrder)
-        .extension(limits::DocumentLimits {
-            max_aliases: limits.max_aliases,
-            max_depth: limits.max_depth,
+        .extension(limits::DocumentLimits::new(limits))
+        .extension(response_size::ResponseSize {
+            max_bytes: limits.max_response_bytes,
         })
         .data(limits)
         .finish()
@@ -89,6 +90,10 @@ pub async fn execute(
     sink: &AuditSink,
     mut batch: async_graphql::BatchRequest,
 ) -> async_graphql::BatchResponse {
+    let batch_len = match &batch {
+        async_graphql::BatchRequest::Single(_) => None,
+        async_graphql::BatchRequest::Batch(ops) => Some(ops.len()),
+    };
     let batches = batches::Batches::default();
     let mut audits = Vec::new();
     for op in batch.iter_mut() {
@@ -109,7 +114,7 @@ pub async fn execute(
         });
         op.data.insert(loader);
     }
-    let response = batches.drive(schema.execute_batch(batch)).await;
+    let response = within_time(schema, batches.drive(schema.execute_batch(batch)), batch_len).await;
     let responses: Vec<&async_graphql::Response> = match &response {
         async_graphql::BatchResponse::Single(r) => vec![r],
         async_graphql::BatchResponse::Batch(rs) => rs.iter().collect(),
@@ -121,6 +126,37 @@ pub async fn execute(
         sink.record(audit.event(&outcome(r), audit.returned_ids())).await;
     }
     response
+}
+
+/// The batch's answer, or when it runs past `request_timeout`, one `TIMEOUT` error and
+/// `data: null` for each of its operations. Dropping the execution drops any open
+/// mutation transaction, whose connection is then closed (see `mutations::Tx`), so
+/// PostgreSQL rolls it back.
+async fn within_time(
+    schema: &PortalSchema,
+    execution: impl std::future::Future<Output = async_graphql::BatchResponse>,
+    batch_len: Option<usize>,
+) -> async_graphql::BatchResponse {
+    let timeout = schema
+        .data::<Limits>()
+        .copied()
+        .unwrap_or_default()
+        .request_timeout;
+    match tokio::time::timeout(timeout, execution).await {
+        Ok(response) => response,
+        Err(_) => {
+            let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+            let timed_out = || {
+                let mut err = limits::server_error(Error::Timeout(ms));
+                errors_with_code(&mut err);
+                async_graphql::Response::from_errors(vec![err])
+            };
+            match batch_len {
+                None => async_graphql::BatchResponse::Single(timed_out()),
+                Some(n) => async_graphql::BatchResponse::Batch((0..n).map(|_| timed_out()).collect()),
+            }
+        }
+    }
 }
 
 /// `OK`, or the code of the response's first error.

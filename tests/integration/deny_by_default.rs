@@ -97,6 +97,16 @@ const ROOTS: &[(&str, &str)] = &[
     ("articles", "KbArticle"),
 ];
 
+/// A server whose cost limit lets [`record_query`] through: it walks every field four
+/// levels deep, each plain list at the default page, far over SPEC §11's cost by design.
+async fn exhaustive_app() -> TestApp {
+    let limits = portal_gateway::config::Limits {
+        max_cost: u64::MAX,
+        ..Default::default()
+    };
+    TestApp::with(limits, false).await
+}
+
 fn record_query(fields: &Fields) -> String {
     let mut q = String::from("{ ");
     for (root, ty) in ROOTS {
@@ -143,7 +153,7 @@ fn is_hidden(v: &Value) -> bool {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_user_whose_roles_name_every_module_with_empty_lists_sees_only_always_visible_fields() {
-    let app = TestApp::demo().await;
+    let app = exhaustive_app().await;
     let empty = ("{}", "{}", "{}", "{}");
     let modules = ["crm", "projects", "tasks", "knowledge_base", "invoices"];
     let grants: Vec<_> = modules
@@ -191,7 +201,7 @@ async fn a_user_whose_roles_name_every_module_with_empty_lists_sees_only_always_
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_user_holding_every_catalog_name_still_gets_no_staff_only_field() {
-    let app = TestApp::demo().await;
+    let app = exhaustive_app().await;
     let catalog = app
         .query_as(
             "ada@acme.example",

@@ -1,0 +1,132 @@
+//! The response size limit (SPEC §11): an answer over `max_response_bytes` is refused
+//! with one error and `data: null`, and is never built to the end.
+//!
+//! Each operation keeps a byte budget, charged as every field resolves with the
+//! approximate size of what it adds to the JSON answer (its key, and its value when it
+//! is a leaf: an object's or a list's members are charged by their own fields). Once
+//! the budget is spent, every field still to resolve is refused before its resolver
+//! runs, so no further row is loaded; the operation's answer is then replaced by the
+//! one refusal. The exact serialised size is checked as a backstop when the estimate
+//! comes near the limit.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextResolve, ResolveInfo,
+};
+use async_graphql::{Response, ServerError, ServerResult, Value};
+
+use super::limits::server_error;
+use crate::error::Error;
+
+pub struct ResponseSize {
+    pub max_bytes: usize,
+}
+
+impl ExtensionFactory for ResponseSize {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(Budget {
+            max_bytes: self.max_bytes,
+            spent: AtomicUsize::new(0),
+        })
+    }
+}
+
+/// One operation's budget.
+struct Budget {
+    max_bytes: usize,
+    spent: AtomicUsize,
+}
+
+impl Budget {
+    fn refusal(&self, bytes: usize) -> ServerError {
+        server_error(Error::Limit {
+            what: "response size in bytes",
+            key: "responseBytes",
+            figure: u64::try_from(bytes).unwrap_or(u64::MAX),
+            limit: u64::try_from(self.max_bytes).unwrap_or(u64::MAX),
+        })
+    }
+}
+
+/// The bytes `value` adds to the answer by itself: a leaf whole, an object or a list
+/// only its punctuation (their members are charged as their own fields resolve).
+fn own_bytes(value: &Value) -> usize {
+    match value {
+        Value::Null => 4,
+        Value::Boolean(_) => 5,
+        Value::Number(_) => 20,
+        // Quotes, and room for a few escapes.
+        Value::String(s) => s.len() + 2 + s.len() / 8,
+        Value::Enum(name) => name.len() + 2,
+        Value::Binary(b) => b.len() * 2,
+        Value::List(items) => 2 + items.iter().map(|v| own_bytes(v) + 1).sum::<usize>(),
+        Value::Object(_) => 2,
+    }
+}
+
+/// The exact length of `value` as JSON, without building the text.
+fn serialised_len(value: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    match serde_json::to_writer(&mut count, value) {
+        Ok(()) => count.0,
+        Err(_) => usize::MAX,
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for Budget {
+    async fn resolve(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        info: ResolveInfo<'_>,
+        next: NextResolve<'_>,
+    ) -> ServerResult<Option<Value>> {
+        let spent = self.spent.load(Ordering::Relaxed);
+        if spent > self.max_bytes {
+            return Err(self.refusal(spent));
+        }
+        // `"key":` and a comma.
+        let key = info.alias.unwrap_or(info.name).len() + 4;
+        let value = next.run(ctx, info).await?;
+        let bytes = key + value.as_ref().map_or(4, own_bytes);
+        let spent = self
+            .spent
+            .fetch_add(bytes, Ordering::Relaxed)
+            .saturating_add(bytes);
+        if spent > self.max_bytes {
+            return Err(self.refusal(spent));
+        }
+        Ok(value)
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let response = next.run(ctx, operation_name).await;
+        let spent = self.spent.load(Ordering::Relaxed);
+        let size = if spent > self.max_bytes / 2 {
+            spent.max(serialised_len(&response.data))
+        } else {
+            spent
+        };
+        if size > self.max_bytes {
+            return Response::from_errors(vec![self.refusal(size)]);
+        }
+        response
+    }
+}
