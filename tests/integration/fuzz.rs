@@ -61,6 +61,7 @@ async fn fuzz_documents_generated_from_the_schema() {
         rate: Rate {
             per_second: 0,
             burst: 0,
+            in_flight: 8,
         },
         ..Limits::default()
     };
