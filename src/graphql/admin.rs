@@ -515,8 +515,15 @@ impl AdminMutation {
                 return Err(Error::bad_input("email", "not an e-mail address"));
             }
             let name = checked_name("name", &name)?;
+            // Unique per workspace (SPEC §1): a conflict speaks of this workspace only.
             let id = writes::insert_external_user(tx.conn()?, ws, account, &email, &name)
-                .await?
+                .await
+                .map_err(|e| match Error::from(e) {
+                    Error::Conflict(_) => {
+                        Error::Conflict("an external user of this workspace already has this e-mail".into())
+                    }
+                    other => other,
+                })?
                 .ok_or_else(|| Error::bad_input("accountId", "no such account"))?;
             Ok((id, vec![id]))
         }
