@@ -13,6 +13,7 @@ mod hiding;
 mod limits;
 mod model;
 mod preview;
+mod role_data;
 mod roles;
 mod scope;
 mod served;
