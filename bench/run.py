@@ -261,9 +261,10 @@ def b64(b: bytes) -> str:
 
 
 def mint(secret: str, sub: str, kind: str, ws: str) -> str:
-    """An HS256 JWT with the claims of SPEC §1 (sub, kind, ws, exp), valid 12 h."""
+    """An HS256 JWT with the claims of SPEC §1 (sub, kind, ws, iat, exp), valid 12 h."""
     header = b64(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
-    claims = {"sub": sub, "kind": kind, "ws": ws, "exp": int(time.time()) + 12 * 3600}
+    now = int(time.time())
+    claims = {"sub": sub, "kind": kind, "ws": ws, "iat": now, "exp": now + 12 * 3600}
     payload = b64(json.dumps(claims, separators=(",", ":")).encode())
     sig = hmac.new(secret.encode(), f"{header}.{payload}".encode(), hashlib.sha256).digest()
     return f"{header}.{payload}.{b64(sig)}"

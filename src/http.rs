@@ -13,7 +13,6 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use chrono::Utc;
 
 use crate::audit::{AuditSink, AuditWriter, Refused, RequestAudit};
 use crate::auth::{self, Claims, TokenKind, Tokens};
@@ -56,7 +55,7 @@ impl AppState {
         let state = AppState {
             rate: RateLimiter::new(rate, rate.in_flight as usize),
             schema: graphql::build_schema(config.limits),
-            tokens: Tokens::hs256(&config.jwt_secret.0),
+            tokens: Tokens::hs256(&config.jwt_secret.0).max_lifetime(config.token_max_lifetime),
             pool,
             config,
             statements,
@@ -155,16 +154,12 @@ async fn personas(State(app): State<App>) -> Response {
     };
     for (email, name, kind) in crate::seed::PERSONAS {
         if let Ok(Some((id, ws, staff))) = queries::user_id_by_email(&mut conn, email).await {
-            let claims = Claims {
-                sub: id,
-                kind: if staff {
-                    TokenKind::Staff
-                } else {
-                    TokenKind::External
-                },
-                ws,
-                exp: (Utc::now() + chrono::Duration::hours(12)).timestamp(),
+            let token_kind = if staff {
+                TokenKind::Staff
+            } else {
+                TokenKind::External
             };
+            let claims = Claims::issued_now(id, token_kind, ws, chrono::Duration::hours(12));
             out.push(serde_json::json!({
                 "email": email, "name": name, "kind": kind, "token": app.tokens.mint(&claims),
             }));
@@ -201,7 +196,7 @@ async fn graphql_http(State(app): State<App>, request: Request) -> Response {
     // Who is asking, as far as the token says: the key of their bucket, and whom to
     // audit a refusal under. Verifying a signature costs no database work.
     let claims = auth::bearer(headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()))
-        .and_then(|t| app.tokens.verify(t));
+        .and_then(|t| app.tokens.verify(t).ok());
     let key = match (&claims, address) {
         (Some(c), _) => CallerKey::User(c.sub),
         (None, Some(ip)) => CallerKey::Address(ip),
@@ -298,28 +293,41 @@ async fn parse_request(app: &AppState, request: Request) -> Result<BatchRequest,
     serde_json::from_slice::<BatchRequest>(&bytes).map_err(|e| bad(format!("malformed request: {e}")))
 }
 
-/// The caller of a request: `None` (anonymous) without a token or with one that is
-/// invalid, expired, or of an unknown or revoked user. Preview headers from anyone but
-/// an admin refuse the whole request.
+/// The caller of a request, decided before anything of the request runs: `None`
+/// (anonymous) without a token; `UNAUTHENTICATED` for the whole request with a token that
+/// fails (`invalid_token`, `expired_token`) or whose user may not use the portal now
+/// (`access_revoked`: unknown, of another workspace, revoked or ended). Preview headers
+/// are looked at only once the caller is known to be an admin: from anyone else they
+/// refuse the whole request, however they are written (SPEC §8).
 async fn caller(
     app: &AppState,
     headers: &HeaderMap,
 ) -> crate::error::Result<Option<(Arc<crate::access::Access>, auth::Identity)>> {
-    let forbidden = || crate::error::Error::Forbidden("preview is for admins".into());
-    let preview = auth::preview::requested(headers)?;
-    let header = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let Some(claims) = auth::bearer(header).and_then(|t| app.tokens.verify(t)) else {
-        return match preview {
-            Some(_) => Err(forbidden()),
-            None => Ok(None),
-        };
+    use crate::error::{AuthFailure, Error};
+    let forbidden = || Error::Forbidden("preview is for admins".into());
+    let previewing = auth::preview::asked(headers);
+    let Some(header) = headers.get(header::AUTHORIZATION) else {
+        return if previewing { Err(forbidden()) } else { Ok(None) };
     };
+    let token = header
+        .to_str()
+        .ok()
+        .and_then(|h| auth::bearer(Some(h)))
+        .ok_or(Error::Unauthenticated(AuthFailure::InvalidToken))?;
+    let claims = app.tokens.verify(token).map_err(Error::Unauthenticated)?;
     let mut conn = app.pool.get().await?;
-    let caller = auth::authenticate(&mut conn, &claims).await?;
-    let caller = match (caller, preview) {
-        (caller, None) => caller,
-        (Some((admin, _)), Some(preview)) => auth::preview::access(&mut conn, &admin, preview).await?,
-        (None, Some(_)) => return Err(forbidden()),
-    };
-    Ok(caller.map(|(a, i)| (Arc::new(a), i)))
+    let (access, identity) = auth::authenticate(&mut conn, &claims)
+        .await?
+        .ok_or(Error::Unauthenticated(AuthFailure::AccessRevoked))?;
+    if !previewing {
+        return Ok(Some((Arc::new(access), identity)));
+    }
+    if !access.is_admin() {
+        return Err(forbidden());
+    }
+    let preview = auth::preview::requested(headers)?.ok_or_else(forbidden)?;
+    let previewed = auth::preview::access(&mut conn, &access, preview)
+        .await?
+        .ok_or(Error::Unauthenticated(AuthFailure::AccessRevoked))?;
+    Ok(Some((Arc::new(previewed.0), previewed.1)))
 }

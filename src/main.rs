@@ -43,7 +43,11 @@ enum Command {
         /// The user's e-mail (staff or external).
         #[arg(long)]
         email: String,
-        /// Lifetime in hours.
+        /// The workspace id, when the e-mail is used in several workspaces (an external
+        /// user's e-mail is unique per workspace only).
+        #[arg(long)]
+        workspace: Option<uuid::Uuid>,
+        /// Lifetime in hours (at most TOKEN_MAX_LIFETIME, or the token is refused).
         #[arg(long, default_value_t = 12)]
         hours: i64,
     },
@@ -90,7 +94,11 @@ async fn run(command: Command) -> anyhow::Result<()> {
             println!("seeded the demo workspace");
             Ok(())
         }
-        Command::Token { email, hours } => {
+        Command::Token {
+            email,
+            workspace,
+            hours,
+        } => {
             let pool = db::pool(
                 &config.database_url,
                 1,
@@ -98,19 +106,22 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 &StatementCounter::default(),
             )?;
             let mut conn = pool.get().await.context("connecting to the database")?;
-            let Some((id, ws, staff)) = queries::user_id_by_email(&mut conn, &email).await? else {
-                bail!("no user with e-mail {email}");
+            let users: Vec<_> = queries::users_by_email(&mut conn, &email)
+                .await?
+                .into_iter()
+                .filter(|(_, ws, _)| workspace.is_none_or(|w| w == *ws))
+                .collect();
+            let (id, ws, staff) = match users[..] {
+                [] => bail!("no user with e-mail {email}"),
+                [user] => user,
+                _ => bail!("{email} is used in several workspaces: pass --workspace <id>"),
             };
-            let claims = Claims {
-                sub: id,
-                kind: if staff {
-                    TokenKind::Staff
-                } else {
-                    TokenKind::External
-                },
-                ws,
-                exp: (chrono::Utc::now() + chrono::Duration::hours(hours)).timestamp(),
+            let kind = if staff {
+                TokenKind::Staff
+            } else {
+                TokenKind::External
             };
+            let claims = Claims::issued_now(id, kind, ws, chrono::Duration::hours(hours));
             println!("{}", Tokens::hs256(&config.jwt_secret.0).mint(&claims));
             Ok(())
         }

@@ -209,6 +209,13 @@ impl Access {
         Ok(())
     }
 
+    /// Role definitions, their grants and who holds them belong to the admin API
+    /// (SPEC §7): staff who are not admins reach none of it, by any path (a member's
+    /// `role` and `ExternalUser.roles` answer `null` for them).
+    pub fn may_see_roles(&self) -> bool {
+        self.is_admin()
+    }
+
     /// Staff-only root fields (`accounts`).
     pub fn staff_only(&self) -> Result<(), Denial> {
         if self.is_staff() {

@@ -36,7 +36,15 @@ fn uuid(name: &str, v: &str) -> Result<Uuid> {
     Uuid::parse_str(v.trim()).map_err(|_| Error::bad_input(name, "not a valid id"))
 }
 
-/// The preview a request asks for, if any.
+/// Whether the request carries any preview header, however written: decided before the
+/// headers are parsed, so that only an admin's malformed preview is told what is wrong.
+pub fn asked(headers: &HeaderMap) -> bool {
+    [USER, ROLES, ACCOUNT]
+        .iter()
+        .any(|name| headers.contains_key(*name))
+}
+
+/// The preview a request asks for, if any. Parse it only for an admin ([`asked`]).
 pub fn requested(headers: &HeaderMap) -> Result<Option<Preview>> {
     let (user, roles, account) = (
         header(headers, USER)?,

@@ -166,10 +166,23 @@ pub async fn staff_user(
         .optional()
 }
 
+/// The one user with this e-mail (any case): `(id, workspace, is staff)`. `None` when
+/// no user has it, or when several do: an external user's e-mail is unique per
+/// workspace only (SPEC §1), so an e-mail alone may not name one user.
 pub async fn user_id_by_email(
     conn: &mut AsyncPgConnection,
     email: &str,
 ) -> QueryResult<Option<(Uuid, Uuid, bool)>> {
+    let mut users = users_by_email(conn, email).await?;
+    Ok(if users.len() == 1 { users.pop() } else { None })
+}
+
+/// Every user with this e-mail (any case), staff and external, in every workspace:
+/// `(id, workspace, is staff)`. For the token command, which a developer runs.
+pub async fn users_by_email(
+    conn: &mut AsyncPgConnection,
+    email: &str,
+) -> QueryResult<Vec<(Uuid, Uuid, bool)>> {
     #[derive(QueryableByName)]
     struct Row {
         #[diesel(sql_type = SqlUuid)]
@@ -179,15 +192,17 @@ pub async fn user_id_by_email(
         #[diesel(sql_type = Bool)]
         staff: bool,
     }
-    let row: Option<Row> = sql_query(
+    let rows: Vec<Row> = sql_query(
         "SELECT id, workspace_id, true AS staff FROM staff_users WHERE lower(email) = lower($1) \
          UNION ALL SELECT id, workspace_id, false FROM external_users WHERE lower(email) = lower($1)",
     )
     .bind::<Text, _>(email)
-    .get_result(conn)
-    .await
-    .optional()?;
-    Ok(row.map(|r| (r.id, r.workspace_id, r.staff)))
+    .load(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.id, r.workspace_id, r.staff))
+        .collect())
 }
 
 /// Roles as [`external_caller`] answers them, for a set of roles held workspace-wide

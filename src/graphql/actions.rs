@@ -15,8 +15,8 @@ use super::mutations::Tx;
 use super::projects::Project;
 use super::tasks::{Comment, Task, TaskPriority, TaskStatus};
 use super::{ContextExt, parse_id};
-use crate::access::catalog::action;
-use crate::access::{Access, Caller, Grant, Module};
+use crate::access::catalog::{action, field};
+use crate::access::{Access, Caller, Grant, Grants, Module};
 use crate::db::{DbConn, models, queries, writes};
 use crate::error::{Error, Result};
 
@@ -25,6 +25,7 @@ const COMMENT: Grant = action(Module::Tasks, "comment");
 const UPDATE_CONTACT_DETAILS: Grant = action(Module::Crm, "update_contact_details");
 const ACCEPT_ESTIMATE: Grant = action(Module::Invoices, "accept_estimate");
 const CONVERT_ESTIMATE: Grant = action(Module::Invoices, "convert_estimate");
+const INVOICE_STATUS: Grant = field(Module::Invoices, "status");
 
 #[derive(InputObject)]
 pub struct CreateTaskInput {
@@ -83,6 +84,15 @@ async fn invoice_in_scope(conn: &mut DbConn, access: &Access, id: Uuid) -> Resul
     writes::invoice_for_update(conn, access.caller().workspace_id(), id)
         .await?
         .ok_or(Error::NotFound)
+}
+
+/// An estimate refusing an action, in words built only from what the caller may see
+/// (SPEC §7): its status is named only when their grants for it show `status`.
+fn estimate_conflict(grants: &Grants, refused: &str, status: &str) -> Error {
+    match grants.reveal(INVOICE_STATUS, status) {
+        Some(status) => Error::Conflict(format!("the estimate cannot be {refused}: it is {status}")),
+        None => Error::Conflict(format!("the estimate cannot be {refused}")),
+    }
 }
 
 async fn task_answer(ctx: &Context<'_>, id: Uuid) -> Result<Option<Task>> {
@@ -309,12 +319,13 @@ impl ActionsMutation {
             access.root(Module::Invoices)?;
             let conn = tx.conn()?;
             let row = invoice_in_scope(conn, &access, estimate).await?;
-            access.may(&access.project_grants(row.project_id), ACCEPT_ESTIMATE)?;
+            let grants = access.project_grants(row.project_id);
+            access.may(&grants, ACCEPT_ESTIMATE)?;
             if row.kind != "ESTIMATE" {
                 return Err(Error::bad_input("id", "not an estimate"));
             }
             if row.status != "SENT" {
-                return Err(Error::Conflict(format!("the estimate is {}", row.status)));
+                return Err(estimate_conflict(&grants, "accepted", &row.status));
             }
             writes::set_invoice_status(conn, estimate, "ACCEPTED").await?;
             Ok(((), vec![estimate]))
@@ -334,13 +345,16 @@ impl ActionsMutation {
             access.root(Module::Invoices)?;
             let conn = tx.conn()?;
             let row = invoice_in_scope(conn, &access, estimate).await?;
-            access.may(&access.project_grants(row.project_id), CONVERT_ESTIMATE)?;
+            let grants = access.project_grants(row.project_id);
+            access.may(&grants, CONVERT_ESTIMATE)?;
             if row.kind != "ESTIMATE" {
                 return Err(Error::bad_input("id", "not an estimate"));
             }
             if !matches!(row.status.as_str(), "SENT" | "ACCEPTED") {
-                return Err(Error::Conflict(format!("the estimate is {}", row.status)));
+                return Err(estimate_conflict(&grants, "converted", &row.status));
             }
+            // Converting once is the caller's own action's contract (SPEC §7), not a
+            // hidden value: saying so reveals no field.
             let invoice = writes::convert_estimate(conn, &row)
                 .await
                 .map_err(|e| match Error::from(e) {

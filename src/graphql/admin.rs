@@ -103,14 +103,17 @@ impl ExternalUser {
         row.map(|r| CrmAccount::new(ctx, r)).transpose()
     }
 
-    /// Workspace-wide roles assigned to them.
-    async fn roles(&self, ctx: &Context<'_>) -> Result<Vec<Role>> {
+    /// Workspace-wide roles assigned to them; `null` for anyone but an admin.
+    async fn roles(&self, ctx: &Context<'_>) -> Result<Option<Vec<Role>>> {
+        if !ctx.access()?.may_see_roles() {
+            return Ok(None);
+        }
         let roles = ctx
             .loader()
             .load_one(RolesOf(self.0.id))
             .await?
             .unwrap_or_default();
-        Ok(roles.into_iter().map(Role).collect())
+        Ok(Some(roles.into_iter().map(Role).collect()))
     }
 }
 
@@ -128,9 +131,15 @@ impl ProjectMember {
             .map(ExternalUser))
     }
 
-    /// The project-specific role, if any.
+    /// The project-specific role, if any; `null` for anyone but an admin.
     async fn role(&self, ctx: &Context<'_>) -> Result<Option<Role>> {
-        let Some(id) = self.0.role_id else { return Ok(None) };
+        let Some(id) = self
+            .0
+            .role_id
+            .filter(|_| ctx.access().is_ok_and(|a| a.may_see_roles()))
+        else {
+            return Ok(None);
+        };
         Ok(ctx.loader().load_one(RoleId(id)).await?.map(Role))
     }
 }
@@ -519,8 +528,15 @@ impl AdminMutation {
                 return Err(Error::bad_input("email", "not an e-mail address"));
             }
             let name = checked_name("name", &name)?;
+            // Unique per workspace (SPEC §1): a conflict speaks of this workspace only.
             let id = writes::insert_external_user(tx.conn()?, ws, account, &email, &name)
-                .await?
+                .await
+                .map_err(|e| match Error::from(e) {
+                    Error::Conflict(_) => {
+                        Error::Conflict("an external user of this workspace already has this e-mail".into())
+                    }
+                    other => other,
+                })?
                 .ok_or_else(|| Error::bad_input("accountId", "no such account"))?;
             Ok((id, vec![id]))
         }

@@ -41,6 +41,13 @@ impl Fetch {
     fn workspace_id(&self) -> Result<Uuid> {
         Ok(self.access()?.caller().workspace_id())
     }
+
+    /// The workspace whose roles the caller may load: none unless they may see role
+    /// data, so that a role reached by a path the resolvers forgot still loads nothing.
+    fn roles_workspace(&self) -> Result<Option<Uuid>> {
+        let access = self.access()?;
+        Ok(access.may_see_roles().then(|| access.caller().workspace_id()))
+    }
 }
 
 fn by_key<K: Hash + Eq, V>(rows: Vec<V>, key: impl Fn(&V) -> K) -> HashMap<K, V> {
@@ -200,6 +207,9 @@ impl Loader<GrantsOf> for Fetch {
     type Error = Error;
 
     async fn load(&self, keys: &[GrantsOf]) -> Result<HashMap<GrantsOf, Vec<RoleGrantRow>>> {
+        if self.roles_workspace()?.is_none() {
+            return Ok(HashMap::new());
+        }
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
         let rows = writes::role_grants(&mut *self.conn().await?, &ids).await?;
         let mut out: HashMap<GrantsOf, Vec<RoleGrantRow>> = keys.iter().map(|k| (*k, Vec::new())).collect();
@@ -215,8 +225,11 @@ impl Loader<RoleId> for Fetch {
     type Error = Error;
 
     async fn load(&self, keys: &[RoleId]) -> Result<HashMap<RoleId, Role>> {
+        let Some(ws) = self.roles_workspace()? else {
+            return Ok(HashMap::new());
+        };
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let rows = writes::roles_by_ids(&mut *self.conn().await?, self.workspace_id()?, &ids).await?;
+        let rows = writes::roles_by_ids(&mut *self.conn().await?, ws, &ids).await?;
         Ok(by_key(rows, |r| RoleId(r.id)))
     }
 }
@@ -226,14 +239,14 @@ impl Loader<RolesOf> for Fetch {
     type Error = Error;
 
     async fn load(&self, keys: &[RolesOf]) -> Result<HashMap<RolesOf, Vec<Role>>> {
+        let Some(ws) = self.roles_workspace()? else {
+            return Ok(HashMap::new());
+        };
         let users: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
         let mut conn = self.conn().await?;
         let pairs = writes::assignments(&mut conn, &users).await?;
         let role_ids: Vec<Uuid> = pairs.iter().map(|(_, r)| *r).collect();
-        let roles = by_key(
-            writes::roles_by_ids(&mut conn, self.workspace_id()?, &role_ids).await?,
-            |r| r.id,
-        );
+        let roles = by_key(writes::roles_by_ids(&mut conn, ws, &role_ids).await?, |r| r.id);
         let mut out: HashMap<RolesOf, Vec<Role>> = keys.iter().map(|k| (*k, Vec::new())).collect();
         for (user, role) in pairs {
             if let (Some(list), Some(role)) = (out.get_mut(&RolesOf(user)), roles.get(&role)) {

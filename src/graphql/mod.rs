@@ -4,6 +4,7 @@
 
 mod actions;
 mod admin;
+mod anonymous;
 mod batches;
 pub mod connection;
 mod crm;
@@ -57,6 +58,7 @@ pub struct MutationRoot(actions::ActionsMutation, admin::AdminMutation);
 pub fn build_schema(limits: Limits) -> PortalSchema {
     Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
         .extension(ErrorCodes)
+        .extension(anonymous::AnonymousOperations)
         .extension(ordering::SelectionOrder)
         .extension(limits::DocumentLimits::new(limits))
         .extension(response_size::ResponseSize {

@@ -458,3 +458,56 @@ async fn external_users_are_created_once_and_deleted_with_their_access_but_not_t
     );
     assert!(count(&app, &format!("audit_events WHERE external_user_id = '{greta}'")).await >= 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn external_user_emails_are_unique_per_workspace_case_insensitively() {
+    let app = TestApp::demo().await;
+    let globex = app.id_of("accounts", "name", "Globex").await;
+    let pharma = app.id_of("accounts", "name", "Umbrella Pharma").await;
+    let (uma, umbrella, _) = app.user_id("uma@umbrella.example").await;
+    let q = "mutation($a: ID!, $e: String!) { createExternalUser(accountId: $a, email: $e, name: \"Twin\") { id email } }";
+    // An e-mail of the other workspace is free here: nothing tells Ada it exists there.
+    let r = app
+        .query_vars(ADA, q, json!({ "a": globex, "e": "uma@umbrella.example" }))
+        .await;
+    assert_eq!(
+        r["data"]["createExternalUser"]["email"], "uma@umbrella.example",
+        "{r}"
+    );
+    let r = app
+        .query_vars(
+            "umbra@umbrella.example",
+            q,
+            json!({ "a": pharma, "e": "Greta@Globex.example" }),
+        )
+        .await;
+    assert_eq!(
+        r["data"]["createExternalUser"]["email"], "greta@globex.example",
+        "{r}"
+    );
+    // Uma of Umbrella is untouched and still signs in.
+    let token = app.mint(uma, umbrella, false, 3600);
+    let r = app.post(Some(&token), "{ viewer { name } }", json!({})).await;
+    assert_eq!(r["data"]["viewer"]["name"], "Uma", "{r}");
+
+    // In her own workspace, in any case: CONFLICT, even against a stored mixed-case row.
+    app.sql("UPDATE external_users SET email = 'Frank@Globex.example' WHERE email = 'frank@globex.example'")
+        .await;
+    for email in [
+        "UMA@umbrella.example",
+        "greta@GLOBEX.example",
+        "frank@globex.example",
+    ] {
+        let r = app.query_vars(ADA, q, json!({ "a": globex, "e": email })).await;
+        assert_eq!(codes(&r), ["CONFLICT"], "{email}: {r}");
+        assert!(r["data"].is_null(), "{r}");
+    }
+    let r = app
+        .query_vars(
+            "umbra@umbrella.example",
+            q,
+            json!({ "a": pharma, "e": "GRETA@globex.example" }),
+        )
+        .await;
+    assert_eq!(codes(&r), ["CONFLICT"], "{r}");
+}

@@ -183,7 +183,14 @@ impl TestApp {
         self.mint(id, ws, staff, 3600)
     }
 
+    /// A token issued now that expires in `ttl_seconds` (negative: expired).
     pub fn mint(&self, sub: Uuid, ws: Uuid, staff: bool, ttl_seconds: i64) -> String {
+        let now = chrono::Utc::now().timestamp();
+        self.mint_claims(sub, ws, staff, now, now + ttl_seconds)
+    }
+
+    /// A token with these `iat` and `exp` (seconds since the epoch).
+    pub fn mint_claims(&self, sub: Uuid, ws: Uuid, staff: bool, iat: i64, exp: i64) -> String {
         self.tokens.mint(&Claims {
             sub,
             kind: if staff {
@@ -192,8 +199,15 @@ impl TestApp {
                 TokenKind::External
             },
             ws,
-            exp: chrono::Utc::now().timestamp() + ttl_seconds,
+            iat,
+            exp,
         })
+    }
+
+    /// Signs any claims with the server's secret (HS256), e.g. without `iat`.
+    pub fn sign(&self, claims: &Value) -> String {
+        let key = jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes());
+        jsonwebtoken::encode(&jsonwebtoken::Header::default(), claims, &key).unwrap()
     }
 
     /// POSTs a query with an optional bearer token; the whole JSON response.

@@ -148,3 +148,38 @@ async fn preview_headers_from_anyone_but_an_admin_refuse_the_whole_request() {
         assert!(r["data"].is_null(), "nothing answered: {r}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_preview_headers_are_forbidden_to_non_admins_and_bad_input_to_admins() {
+    let app = TestApp::demo().await;
+    let malformed: [&[(&str, String)]; 4] = [
+        &[("x-preview-user", "not-an-id".into())],
+        &[("x-preview-roles", "nope".into())],
+        &[("x-preview-account", "nope".into())],
+        &[
+            ("x-preview-user", uuid::Uuid::now_v7().to_string()),
+            ("x-preview-roles", "a,b".into()),
+        ],
+    ];
+    let sam = app.token("sam@acme.example").await;
+    let greta = app.token(GRETA).await;
+    let ada = app.token(ADA).await;
+    for headers in malformed {
+        // Whoever is not an admin learns nothing of what is wrong with them.
+        for token in [Some(sam.as_str()), Some(greta.as_str()), None] {
+            let (_, body) = app
+                .post_raw(token, "{ viewer { name } }", json!({}), headers)
+                .await;
+            let r: Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(codes(&r), ["FORBIDDEN"], "{headers:?}: {r}");
+            assert!(r["data"].is_null(), "{r}");
+        }
+        // An admin is told.
+        let (_, body) = app
+            .post_raw(Some(&ada), "{ viewer { name } }", json!({}), headers)
+            .await;
+        let r: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(codes(&r), ["BAD_USER_INPUT"], "{headers:?}: {r}");
+        assert!(r["data"].is_null(), "{r}");
+    }
+}

@@ -6,8 +6,14 @@ use std::collections::HashMap;
 
 use async_graphql::registry::{MetaType, MetaTypeName, Registry};
 
+use crate::access::Module;
+
 /// The page a connection or list gives when `first` is absent (SPEC §7).
 pub const DEFAULT_PAGE: u64 = 50;
+
+/// Lists with one item per module at most, whatever the data: a role's grants, the
+/// merged grants, the catalog. They count their real bound, not a page.
+const BY_MODULE: [&str; 2] = ["GrantSet", "CatalogModule"];
 
 /// How a field counts the records it can return, per one parent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,7 +90,7 @@ impl Shape {
                 } else if f.args.contains_key("first") {
                     Kind::Paged
                 } else if is_list(&f.ty) {
-                    Kind::List(lengths.length(parent, &f.name))
+                    Kind::List(lengths.length(parent, &f.name, ty))
                 } else if connections.contains(&ty) {
                     Kind::List(DEFAULT_PAGE)
                 } else {
@@ -169,7 +175,7 @@ impl IntrospectionLengths {
 
     /// The length of the list `field` of `parent`: introspection's at their real
     /// length, any other at the default page.
-    fn length(&self, parent: &str, field: &str) -> u64 {
+    fn length(&self, parent: &str, field: &str, element: &str) -> u64 {
         match (parent, field) {
             ("__Schema", "types") => self.types,
             ("__Schema", "directives") => self.directives,
@@ -180,6 +186,7 @@ impl IntrospectionLengths {
             ("__Type", "inputFields") => self.input_fields,
             ("__Field", "args") => self.args,
             ("__Directive", "args") => self.directive_args,
+            _ if BY_MODULE.contains(&element) => Module::ALL.len() as u64,
             _ => DEFAULT_PAGE,
         }
     }
