@@ -266,7 +266,8 @@ async fn audit_refusal(
     let events: Vec<_> = batch
         .iter()
         .map(|op| {
-            RequestAudit::refused(who, &op.query, op.operation_name.as_deref()).event(e.code(), Vec::new())
+            RequestAudit::refused(who, &op.query, op.operation_name.as_deref(), &op.variables)
+                .event(e.code(), Vec::new())
         })
         .collect();
     for event in events {

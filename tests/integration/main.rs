@@ -6,6 +6,7 @@ mod harness;
 mod actions;
 mod admin;
 mod audit;
+mod audit_shapes;
 mod auth;
 mod deny_by_default;
 mod edge;
