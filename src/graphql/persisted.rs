@@ -84,10 +84,7 @@ impl Registered {
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
     #[error("TRUSTED_DOCUMENTS={path}: cannot read the manifest: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("TRUSTED_DOCUMENTS={path}: not an Apollo persisted-query manifest: {source}")]
     Json {
         path: PathBuf,
@@ -262,7 +259,10 @@ fn persisted_query(op: &Request) -> Result<Option<Hash>, Error> {
         Some(Value::String(s)) => parse_hash(s)
             .map(Some)
             .ok_or_else(|| Error::bad_input(HASH_FIELD, "expected a SHA-256 hash in hexadecimal")),
-        _ => Err(Error::bad_input(HASH_FIELD, "expected a SHA-256 hash in hexadecimal")),
+        _ => Err(Error::bad_input(
+            HASH_FIELD,
+            "expected a SHA-256 hash in hexadecimal",
+        )),
     }
 }
 
