@@ -22,8 +22,11 @@
 //! | `RATE_LIMIT_PER_SECOND` | `50` | requests per second a caller's bucket refills (0: no limit) |
 //! | `RATE_LIMIT_BURST` | `100` | requests a caller may make at once |
 //! | `RATE_LIMIT_IN_FLIGHT` | `8` | requests one caller may have running at once (the rest wait their turn) |
+//! | `TRUSTED_DOCUMENTS` | unset | an Apollo persisted-query manifest: only its documents run (unset: any document, and automatic persisted queries) |
+//! | `APQ_CACHE_BYTES` | `8388608` | most bytes of documents remembered for automatic persisted queries, per instance |
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -43,6 +46,10 @@ pub struct Config {
     /// The longest a token may live, `exp - iat`.
     pub token_max_lifetime: Duration,
     pub limits: Limits,
+    /// The manifest of trusted documents; when set, nothing else runs.
+    pub trusted_documents: Option<PathBuf>,
+    /// The bound of the memory of automatic persisted queries.
+    pub apq_cache_bytes: usize,
 }
 
 /// Limits against abuse (SPEC §11); each refused with a clear error.
@@ -135,6 +142,8 @@ impl Config {
             pool_size: parsed("DB_POOL_SIZE", 16)?,
             acquire_timeout: Duration::from_millis(parsed("DB_ACQUIRE_TIMEOUT_MS", 3_000)?),
             token_max_lifetime: Duration::from_secs(parsed("TOKEN_MAX_LIFETIME", 86_400)?),
+            trusted_documents: var("TRUSTED_DOCUMENTS").map(PathBuf::from),
+            apq_cache_bytes: parsed("APQ_CACHE_BYTES", 8 << 20)?,
             limits: Limits {
                 max_depth: parsed("MAX_DEPTH", defaults.max_depth)?,
                 max_aliases: parsed("MAX_ALIASES", defaults.max_aliases)?,

@@ -39,6 +39,13 @@ pub enum Error {
     RateLimited { retry_after_secs: u64 },
     #[error("the request took longer than {0} ms")]
     Timeout(u64),
+    /// An automatic persisted query whose hash this server does not know. The message is
+    /// Apollo's, which Apollo clients look for before they resend the document.
+    #[error("PersistedQueryNotFound")]
+    PersistedQueryNotFound,
+    /// In trusted-documents mode, a document that is not in the list.
+    #[error("only trusted documents run here; send the sha256Hash of a listed document")]
+    PersistedQueryNotInList,
     /// The database did not answer in time (gone away, or the pool exhausted).
     #[error("the database is unavailable; try again shortly")]
     Unavailable,
@@ -88,6 +95,8 @@ impl Error {
             Error::Limit { .. } => "BAD_USER_INPUT",
             Error::RateLimited { .. } => "RATE_LIMITED",
             Error::Timeout(_) => "TIMEOUT",
+            Error::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
+            Error::PersistedQueryNotInList => "PERSISTED_QUERY_NOT_IN_LIST",
             Error::Unavailable | Error::Internal(_) => "INTERNAL",
         }
     }

@@ -19,6 +19,7 @@ use crate::auth::{self, Claims, TokenKind, Tokens};
 use crate::config::Config;
 use crate::db::{DbPool, StatementCounter, queries};
 use crate::error::Error;
+use crate::graphql::persisted::PersistedDocuments;
 use crate::graphql::{self, PortalSchema};
 use crate::rate::{CallerKey, RateLimiter};
 
@@ -31,6 +32,7 @@ pub struct AppState {
     pub requests: AtomicU64,
     pub audit: AuditSink,
     pub rate: RateLimiter,
+    pub documents: PersistedDocuments,
 }
 
 pub type App = Arc<AppState>;
@@ -44,6 +46,10 @@ impl AppState {
         pool: DbPool,
         statements: StatementCounter,
     ) -> anyhow::Result<(App, AuditWriter)> {
+        let documents = match &config.trusted_documents {
+            Some(path) => PersistedDocuments::trusted(path)?,
+            None => PersistedDocuments::automatic(config.apq_cache_bytes),
+        };
         let audit_pool = crate::db::pool(
             &config.database_url,
             2,
@@ -61,6 +67,7 @@ impl AppState {
             statements,
             requests: AtomicU64::new(0),
             audit,
+            documents,
         };
         Ok((Arc::new(state), writer))
     }
@@ -182,7 +189,7 @@ async fn graphql_http(State(app): State<App>, request: Request) -> Response {
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
-    let batch = match parse_request(&app, request).await {
+    let mut batch = match parse_request(&app, request).await {
         Ok(b) => b,
         Err(response) => return response,
     };
@@ -216,6 +223,7 @@ async fn graphql_http(State(app): State<App>, request: Request) -> Response {
             return response;
         }
     };
+    app.documents.resolve(claims.as_ref().map(|c| c.ws), &mut batch);
     let caller = match caller(&app, &headers).await {
         Ok(c) => c,
         Err(e) => {

@@ -15,6 +15,7 @@ mod limits;
 pub mod loaders;
 mod mutations;
 mod ordering;
+pub mod persisted;
 mod projects;
 mod response_size;
 mod tasks;
@@ -58,6 +59,8 @@ pub struct MutationRoot(actions::ActionsMutation, admin::AdminMutation);
 pub fn build_schema(limits: Limits) -> PortalSchema {
     Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
         .extension(ErrorCodes)
+        // Before every extension that parses the document.
+        .extension(persisted::PersistedRefusals)
         .extension(anonymous::AnonymousOperations)
         .extension(ordering::SelectionOrder)
         .extension(limits::DocumentLimits::new(limits))

@@ -16,6 +16,7 @@ mod fuzz;
 mod hiding;
 mod limits;
 mod model;
+mod persisted;
 mod preview;
 mod role_data;
 mod roles;
