@@ -8,6 +8,7 @@ mod admin;
 mod audit;
 mod auth;
 mod deny_by_default;
+mod descriptions;
 mod edge;
 mod error_hiding;
 mod fixtures;
