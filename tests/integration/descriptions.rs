@@ -154,7 +154,7 @@ async fn grantable_fields_docs_name_their_grant() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
-/// Code, tests and docs point to `docs/`; the repository ships no SPEC file to cite.
+/// Code, tests and docs point to `docs/`; the repository ships no specification file to cite.
 #[test]
 fn docs_not_a_missing_spec_are_cited() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
