@@ -261,7 +261,7 @@ def b64(b: bytes) -> str:
 
 
 def mint(secret: str, sub: str, kind: str, ws: str) -> str:
-    """An HS256 JWT with the claims of SPEC §1 (sub, kind, ws, iat, exp), valid 12 h."""
+    """An HS256 JWT with the claims of docs/api.md, "Tokens" (sub, kind, ws, iat, exp), valid 12 h."""
     header = b64(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
     now = int(time.time())
     claims = {"sub": sub, "kind": kind, "ws": ws, "iat": now, "exp": now + 12 * 3600}

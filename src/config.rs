@@ -12,7 +12,7 @@
 //! | `MAX_DEPTH` | `12` | deepest query accepted (data fields, fragments expanded) |
 //! | `MAX_ALIASES` | `30` | most aliased fields in one document, fragments expanded |
 //! | `MAX_SELECTIONS` | `5000` | most field selections, fragments expanded |
-//! | `MAX_COST` | `50000` | most records a document can return (SPEC §11's cost) |
+//! | `MAX_COST` | `50000` | most records a document can return (the cost of docs/operations.md) |
 //! | `MAX_BODY_BYTES` | `1048576` | largest request body |
 //! | `MAX_BATCH` | `10` | operations per batched request |
 //! | `MAX_PAGE` | `100` | largest `first` |
@@ -52,7 +52,7 @@ pub struct Config {
     pub apq_cache_bytes: usize,
 }
 
-/// Limits against abuse (SPEC §11); each refused with a clear error.
+/// Limits against abuse (docs/operations.md); each refused with a clear error.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
     pub max_depth: usize,

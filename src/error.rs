@@ -26,8 +26,8 @@ pub enum Error {
     BadUserInput { field: String, message: String },
     #[error("{0}")]
     Conflict(String),
-    /// A limit of SPEC §11 passed: `BAD_USER_INPUT` naming the figure and the limit
-    /// (`extensions.<key>` and `extensions.limit`).
+    /// A limit of docs/operations.md passed: `BAD_USER_INPUT` naming the figure and the
+    /// limit (`extensions.<key>` and `extensions.limit`).
     #[error("{what} {figure} exceeds the limit {limit}")]
     Limit {
         what: &'static str,
@@ -54,7 +54,7 @@ pub enum Error {
     Internal(Arc<dyn std::error::Error + Send + Sync>),
 }
 
-/// Why a request is not authenticated (SPEC §1, `extensions.reason`).
+/// Why a request is not authenticated (docs/api.md#tokens, `extensions.reason`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AuthFailure {
     MissingToken,
@@ -84,7 +84,8 @@ impl AuthFailure {
 }
 
 impl Error {
-    /// The SPEC §7 code. Exhaustive on purpose: a new variant must choose its code.
+    /// The code of docs/api.md#errors. Exhaustive on purpose: a new variant must choose its
+    /// code.
     pub fn code(&self) -> &'static str {
         match self {
             Error::Unauthenticated(_) => "UNAUTHENTICATED",

@@ -243,9 +243,9 @@ fn refused(e: Error) -> Response {
     Json(async_graphql::Response::from_errors(vec![err])).into_response()
 }
 
-/// SPEC §10: a request refused before execution leaves its event too, when it would
-/// have been audited: an external user's (by their token), or a preview (by the admin
-/// who asked for it). Anonymous and plain staff requests are not audited.
+/// docs/operations.md#audit: a request refused before execution leaves its event too, when
+/// it would have been audited: an external user's (by their token), or a preview (by the
+/// admin who asked for it). Anonymous and plain staff requests are not audited.
 async fn audit_refusal(
     app: &AppState,
     claims: Option<&Claims>,
@@ -307,7 +307,7 @@ async fn parse_request(app: &AppState, request: Request) -> Result<BatchRequest,
 /// fails (`invalid_token`, `expired_token`) or whose user may not use the portal now
 /// (`access_revoked`: unknown, of another workspace, revoked or ended). Preview headers
 /// are looked at only once the caller is known to be an admin: from anyone else they
-/// refuse the whole request, however they are written (SPEC §8).
+/// refuse the whole request, however they are written (docs/permissions.md#preview).
 async fn caller(
     app: &AppState,
     headers: &HeaderMap,

@@ -1,4 +1,4 @@
-//! The demo workspace of SPEC §11 (`portal-gateway seed demo`).
+//! The demo workspace (`portal-gateway seed demo`; docs/operations.md#the-demo).
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 

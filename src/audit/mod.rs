@@ -1,4 +1,5 @@
-//! SPEC §10: every request of an external user or of a preview leaves an audit event.
+//! docs/operations.md#audit: every request of an external user or of a preview leaves an
+//! audit event.
 //!
 //! What an event says comes from what ran, never from the response's keys: the root
 //! fields are the schema names of the executed operation's root fields, through

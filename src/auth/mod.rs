@@ -14,7 +14,7 @@ use crate::db::models::{CallerRoleRow, ExternalCallerRow};
 use crate::db::{DbConn, queries};
 use crate::error::{AuthFailure, Result};
 
-/// Clock skew tolerated between the token's issuer and us (SPEC §1).
+/// Clock skew tolerated between the token's issuer and us (docs/api.md#tokens).
 pub const LEEWAY_SECS: u64 = 60;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,8 +24,9 @@ pub enum TokenKind {
     Staff,
 }
 
-/// The claims of SPEC §1. `iat` is required: without it a token's lifetime cannot be
-/// bounded, so a token that lacks it does not deserialize (and is `invalid_token`).
+/// The claims of a token (docs/api.md#tokens). `iat` is required: without it a token's
+/// lifetime cannot be bounded, so a token that lacks it does not deserialize (and is
+/// `invalid_token`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Claims {
     pub sub: Uuid,

@@ -39,7 +39,8 @@ use loaders::Fetch;
 
 pub type PortalSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
-/// The root types are named `Query` and `Mutation` (SPEC §7 client conventions).
+/// Reads. Every list and lookup answers only what the caller may see: records out of their
+/// scope do not exist, fields not granted are `null` (see docs/permissions.md).
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
 pub struct QueryRoot(
@@ -52,6 +53,8 @@ pub struct QueryRoot(
     admin::AdminQuery,
 );
 
+/// Changes. External users may take the actions their grants allow; staff run the
+/// workspace; admins manage roles and access. A failed mutation changes nothing.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
 pub struct MutationRoot(actions::ActionsMutation, admin::AdminMutation);

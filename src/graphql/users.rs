@@ -21,18 +21,21 @@ impl User {
     }
 }
 
-/// A staff member of the workspace.
+/// A staff member of the workspace, as the target of a relation (`owner`, `assignee`,
+/// `author`): `id` and `name` show whenever the relation does.
 #[Object]
 impl User {
+    /// The staff member's id.
     async fn id(&self) -> ID {
         ID(self.row.id.to_string())
     }
 
+    /// The staff member's name.
     async fn name(&self) -> &str {
         &self.row.name
     }
 
-    /// Staff callers only.
+    /// The staff member's e-mail address. Staff callers only: `null` for external users.
     async fn email(&self) -> Option<&str> {
         self.staff_caller.then_some(self.row.email.as_str())
     }
@@ -52,24 +55,26 @@ impl PortalUser {
     }
 }
 
-/// An external user (a client's contact).
+/// An external user (a client's contact), as the author of a comment.
 #[Object]
 impl PortalUser {
+    /// The user's id.
     async fn id(&self) -> ID {
         ID(self.row.id.to_string())
     }
 
+    /// The user's name.
     async fn name(&self) -> &str {
         &self.row.name
     }
 
-    /// Staff callers only.
+    /// The user's e-mail address. Staff callers only: `null` for external users.
     async fn email(&self) -> Option<&str> {
         self.staff_caller.then_some(self.row.email.as_str())
     }
 }
 
-/// Who wrote a comment.
+/// Who wrote a comment: a staff member (`User`) or an external user (`PortalUser`).
 #[derive(Union, Clone)]
 pub enum CommentAuthor {
     User(User),

@@ -10,13 +10,18 @@ use crate::access::catalog::CATALOG;
 use crate::access::{Caller, GrantKind, Grants, Module};
 use crate::error::Result;
 
-/// One module's merged grants, as the catalog spells them.
+/// One module's grants, as the catalog spells them (see `permissionCatalog`).
 #[derive(SimpleObject, Clone)]
 pub struct GrantSet {
+    /// The module: `crm`, `projects`, `tasks`, `knowledge_base` or `invoices`.
     pub module: String,
+    /// The fields granted beyond the always-visible ones.
     pub fields: Vec<String>,
+    /// The relations granted (a relation shows when its target module is accessible too).
     pub relations: Vec<String>,
+    /// The actions granted.
     pub actions: Vec<String>,
+    /// The notifications received.
     pub notifications: Vec<String>,
 }
 
@@ -39,30 +44,38 @@ impl GrantSet {
     }
 }
 
+/// What kind of caller the viewer is.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 pub enum CallerKind {
+    /// A client's contact with portal access: sees what their grants allow.
     External,
+    /// Staff of the workspace: sees every record and field of it.
     Staff,
+    /// Staff with the admin flag: also the admin API and preview.
     Admin,
 }
 
 pub struct Viewer;
 
-/// The caller.
+/// The caller (under preview, the previewed user).
 #[Object]
 impl Viewer {
+    /// The caller's user id.
     async fn id(&self, ctx: &Context<'_>) -> Result<ID> {
         Ok(ID(ctx.identity()?.id.to_string()))
     }
 
+    /// The caller's name.
     async fn name(&self, ctx: &Context<'_>) -> Result<String> {
         Ok(ctx.identity()?.name.clone())
     }
 
+    /// The caller's e-mail address.
     async fn email(&self, ctx: &Context<'_>) -> Result<String> {
         Ok(ctx.identity()?.email.clone())
     }
 
+    /// External user, staff or admin.
     async fn kind(&self, ctx: &Context<'_>) -> Result<CallerKind> {
         Ok(match ctx.access()?.caller() {
             Caller::External { .. } => CallerKind::External,
@@ -86,16 +99,22 @@ impl Viewer {
     }
 }
 
-/// One module of the grant catalog.
+/// One module of the grant catalog: every name a role can grant for it.
 #[derive(SimpleObject)]
 pub struct CatalogModule {
+    /// The module's name, as role inputs spell it.
     pub module: String,
     /// The GraphQL type the grants apply to.
     pub type_name: String,
+    /// Fields shown whenever a record of the module is visible at all (not grantable).
     pub always_visible: Vec<String>,
+    /// The grantable fields (snake_case; the GraphQL field is their camelCase).
     pub fields: Vec<String>,
+    /// The grantable relations.
     pub relations: Vec<String>,
+    /// The grantable actions.
     pub actions: Vec<String>,
+    /// The notifications a role can subscribe its holders to.
     pub notifications: Vec<String>,
 }
 
@@ -104,12 +123,14 @@ pub struct ViewerQuery;
 
 #[Object]
 impl ViewerQuery {
+    /// Who is calling, and their merged workspace-wide grants. `UNAUTHENTICATED` without a
+    /// token.
     async fn viewer(&self, ctx: &Context<'_>) -> Result<Option<Viewer>> {
         ctx.access()?;
         Ok(Some(Viewer))
     }
 
-    /// What roles can grant (admins only).
+    /// Every name a role can grant, per module. Admins only: `FORBIDDEN` for anyone else.
     async fn permission_catalog(&self, ctx: &Context<'_>) -> Result<Vec<CatalogModule>> {
         ctx.access()?.admin_only()?;
         let strings = |l: &[&str]| l.iter().map(|s| s.to_string()).collect();

@@ -1,5 +1,5 @@
-//! SPEC §11 limits and §7 paging arguments: each refused with a clear error, never a
-//! crash, and counts and cursors that reveal nothing hidden.
+//! docs/operations.md limits and docs/api.md paging arguments: each refused with a clear
+//! error, never a crash, and counts and cursors that reveal nothing hidden.
 
 use serde_json::{Value, json};
 

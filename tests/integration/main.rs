@@ -9,6 +9,7 @@ mod audit;
 mod audit_shapes;
 mod auth;
 mod deny_by_default;
+mod descriptions;
 mod edge;
 mod error_hiding;
 mod fixtures;
