@@ -1,4 +1,4 @@
-//! Persisted documents for mobile apps (SPEC §11), decided on the request as sent,
+//! Persisted documents for mobile apps (docs/operations.md#limits), decided on the request as sent,
 //! before anything parses its document:
 //!
 //! - **automatic persisted queries** (Apollo's protocol): a request may name its

@@ -1,4 +1,4 @@
-//! SPEC §10: the audit records what ran, through every document shape this test can
+//! The audit (docs/operations.md#audit) records what ran, through every document shape this test can
 //! generate. Each root field is spelled directly, aliased, through a named fragment,
 //! through inline fragments with and without a type condition, nested, and beside a
 //! root field that `@skip`/`@include` leave out (by literal and by variable); each

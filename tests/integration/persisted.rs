@@ -1,4 +1,4 @@
-//! SPEC §11, persisted documents for mobile apps: automatic persisted queries (Apollo's
+//! Persisted documents for mobile apps (docs/operations.md): automatic persisted queries (Apollo's
 //! protocol) and the trusted-documents mode, over real HTTP.
 
 use serde_json::{Value, json};
