@@ -57,6 +57,8 @@ pub struct MutationRoot(actions::ActionsMutation, admin::AdminMutation);
 
 pub fn build_schema(limits: Limits) -> PortalSchema {
     Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
+        // Outermost: sees every document, and every answer once coded.
+        .extension(crate::metrics::OperationMetrics)
         .extension(ErrorCodes)
         .extension(anonymous::AnonymousOperations)
         .extension(ordering::SelectionOrder)
