@@ -165,8 +165,12 @@ async fn serve(config: Config, migrate: bool, seed_demo: bool) -> anyhow::Result
         let n = db::migrate(&config.database_url).await?;
         tracing::info!(applied = n, "migrations");
     }
-    if seed_demo && seed::demo(&config.database_url, Seed::IfMissing).await? {
-        tracing::info!("seeded the demo workspace");
+    if seed_demo {
+        if seed::demo(&config.database_url, Seed::IfMissing).await? {
+            tracing::info!("seeded the demo workspace");
+        } else {
+            tracing::info!("kept the demo workspace (`seed demo --reset` starts over)");
+        }
     }
     let statements = StatementCounter::default();
     let pool = db::pool(

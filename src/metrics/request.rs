@@ -168,7 +168,7 @@ fn report(mut noted: Noted, status: StatusCode, duration: Duration, statements: 
         operation_type = %types.join(","),
         caller = %noted.caller.map_or_else(|| "-".to_string(), |c| c.to_string()),
         preview_by = noted.preview_by.map(tracing::field::display),
-        outcome,
+        outcome = %outcome,
         status = status.as_u16(),
         duration_ms = duration.as_secs_f64() * 1000.0,
         statements,
