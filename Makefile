@@ -1,4 +1,4 @@
-# portal-gateway. `make run` serves the demo; `make test` runs every check.
+# portal-gateway. `make run` serves the demo (keeping the database); `make test` runs every check.
 # PostgreSQL: DATABASE_URL, else 127.0.0.1:5432, else a private cluster under target/pg
 # (see scripts/pg-url.sh).
 
@@ -7,17 +7,23 @@ SHELL := /bin/bash
 CARGO ?= cargo
 BIN := target/debug/portal-gateway
 
-.PHONY: run build test lint unit schema playground chromium clean-db fuzz
+.PHONY: run reset-demo build test lint unit schema playground chromium clean-db fuzz
 
 build: playground
 	$(CARGO) build
 
+# Keeps the database: binds the port first, migrates, seeds the demo only when it is
+# missing, serves. `make reset-demo` starts the demo over.
 run: build
 	@url=$$(scripts/pg-url.sh portal_gateway); \
 	export DATABASE_URL=$$url DEV_MODE=$${DEV_MODE:-true} LISTEN_ADDR=$${LISTEN_ADDR:-127.0.0.1:8080}; \
-	$(BIN) migrate && $(BIN) seed demo && \
-	echo "GraphiQL: http://$$LISTEN_ADDR/  (pick a persona at the top)" && \
-	exec $(BIN) serve
+	echo "GraphiQL: http://$$LISTEN_ADDR/  (pick a persona at the top; make reset-demo starts the demo over)"; \
+	exec $(BIN) serve --migrate --seed-demo
+
+reset-demo: build
+	@url=$$(scripts/pg-url.sh portal_gateway); \
+	export DATABASE_URL=$$url; \
+	$(BIN) migrate && $(BIN) seed demo --reset
 
 test: lint playground chromium
 	@admin=$$(scripts/pg-url.sh); \

@@ -351,11 +351,13 @@ def http(url: str, body: bytes | None = None, token: str | None = None, timeout:
 
 
 def gateway(db_url: str, secret: str) -> Server:
-    port = free_port()
+    port, metrics_port = free_port(), free_port()
     env = {
         "DATABASE_URL": db_url,
         "JWT_SECRET": secret,
         "LISTEN_ADDR": f"127.0.0.1:{port}",
+        # Metrics are on their own listener, never the public port.
+        "METRICS_ADDR": f"127.0.0.1:{metrics_port}",
         "DEV_MODE": "false",
         "RUST_LOG": "warn",
         # The per-caller rate limit stays on, so its cost is measured, but far above
@@ -366,8 +368,10 @@ def gateway(db_url: str, secret: str) -> Server:
     }
     if os.environ.get("DB_POOL_SIZE"):
         env["DB_POOL_SIZE"] = os.environ["DB_POOL_SIZE"]
-    return Server("gateway", [str(GATEWAY), "serve"], env, port,
-                  lambda s: http(s.base + "/readyz")[0] == 200)
+    server = Server("gateway", [str(GATEWAY), "serve"], env, port,
+                    lambda s: http(s.base + "/readyz")[0] == 200)
+    server.metrics_base = f"http://127.0.0.1:{metrics_port}"
+    return server
 
 
 def peer(db_url: str, secret: str) -> Server:
@@ -386,7 +390,7 @@ def peer(db_url: str, secret: str) -> Server:
 
 def metrics(server: Server) -> dict[str, float]:
     for attempt in range(5):
-        status, body = http(server.base + "/metrics", timeout=10)
+        status, body = http(server.metrics_base + "/metrics", timeout=10)
         if status == 200:
             break
         log(f"{server.name}: GET /metrics answered {status} {body[:100]!r}; retrying")
@@ -506,7 +510,8 @@ def load_run(server: Server, kind: str, token_file: Path, query: str) -> dict:
     r["loadavg_before"], r["loadavg_after"] = load_before, loadavg()
     r["users"] = len(token_file.read_text().split())
     if before and after:
-        dreq = after["portal_graphql_requests_total"] - before["portal_graphql_requests_total"]
+        requests = "portal_request_duration_seconds_count"  # HTTP requests to /graphql
+        dreq = after[requests] - before[requests]
         dsql = after["portal_sql_statements_total"] - before["portal_sql_statements_total"]
         r["statements_per_request"] = round(dsql / dreq, 2) if dreq else None
     if r["bad"] or r["socket_errors"] or r["non_2xx"]:

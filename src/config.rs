@@ -5,6 +5,9 @@
 //! | `DATABASE_URL` | `postgres://postgres@127.0.0.1:5432/portal_gateway` | PostgreSQL to serve from |
 //! | `JWT_SECRET` | a development secret (refused unless `DEV_MODE`) | HS256 key for bearer tokens |
 //! | `LISTEN_ADDR` | `127.0.0.1:8080` | where `serve` listens |
+//! | `METRICS_ADDR` | unset (no metrics) | where `serve` answers Prometheus at `/metrics`; never the public port |
+//! | `LOG_FORMAT` | `text` | `json`: one JSON object a line on stderr (read by `main` before the rest) |
+//! | `RUST_LOG` | `portal_gateway=info,warn` | what is logged (tracing's `EnvFilter`) |
 //! | `DEV_MODE` | `false` | serve the demo personas' tokens to the playground |
 //! | `DB_POOL_SIZE` | `16` | connections in the pool |
 //! | `DB_ACQUIRE_TIMEOUT_MS` | `3000` | longest wait for a pooled connection (or to open one) |
@@ -39,6 +42,8 @@ pub struct Config {
     /// Never printed: `Debug` of `Config` is only used with this field redacted.
     pub jwt_secret: Secret,
     pub listen_addr: SocketAddr,
+    /// Where metrics are served, on a listener of their own; `None`: not at all.
+    pub metrics_addr: Option<SocketAddr>,
     pub dev_mode: bool,
     pub pool_size: usize,
     /// The longest wait for a pooled connection, or to open one.
@@ -138,6 +143,13 @@ impl Config {
                 .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/portal_gateway".into()),
             jwt_secret: Secret(jwt_secret),
             listen_addr: parsed("LISTEN_ADDR", "127.0.0.1:8080".parse().context("default")?)?,
+            metrics_addr: var("METRICS_ADDR")
+                .map(|v| {
+                    v.trim()
+                        .parse()
+                        .map_err(|e| anyhow::anyhow!("METRICS_ADDR={v:?}: {e}"))
+                })
+                .transpose()?,
             dev_mode,
             pool_size: parsed("DB_POOL_SIZE", 16)?,
             acquire_timeout: Duration::from_millis(parsed("DB_ACQUIRE_TIMEOUT_MS", 3_000)?),

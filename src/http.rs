@@ -1,5 +1,6 @@
 //! HTTP routes: `/` (GraphiQL), `/graphql` (GET and POST, batches), `/schema.graphql`, `/healthz`,
-//! `/readyz`, `/metrics`, and in development `/dev/personas`.
+//! `/readyz`, and in development `/dev/personas`. Metrics are on their own listener
+//! ([`crate::metrics`]), never here.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -33,6 +34,7 @@ pub struct AppState {
     pub audit: AuditSink,
     pub rate: RateLimiter,
     pub documents: PersistedDocuments,
+    pub metrics: crate::metrics::Metrics,
 }
 
 pub type App = Arc<AppState>;
@@ -58,7 +60,9 @@ impl AppState {
         )?;
         let (audit, writer) = AuditSink::start(audit_pool);
         let rate = config.limits.rate;
+        let metrics = crate::metrics::Metrics::new(pool.clone(), audit.clone(), statements.clone());
         let state = AppState {
+            metrics,
             rate: RateLimiter::new(rate, rate.in_flight as usize),
             schema: graphql::build_schema(config.limits),
             tokens: Tokens::hs256(&config.jwt_secret.0).max_lifetime(config.token_max_lifetime),
@@ -74,14 +78,14 @@ impl AppState {
 }
 
 pub fn router(state: App) -> Router {
+    let observed = axum::middleware::from_fn_with_state(state.clone(), crate::metrics::request::observe);
     Router::new()
         .route("/", get(playground))
         .route("/playground/{file}", get(playground_asset))
-        .route("/graphql", get(graphql_http).post(graphql_http))
+        .route("/graphql", get(graphql_http).post(graphql_http).layer(observed))
         .route("/schema.graphql", get(schema_sdl))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
         .route("/dev/personas", get(personas))
         .with_state(state)
 }
@@ -135,19 +139,6 @@ async fn readyz(State(app): State<App>) -> Response {
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
     }
-}
-
-async fn metrics(State(app): State<App>) -> String {
-    format!(
-        "# HELP portal_sql_statements_total SQL statements run by the pool.\n\
-         # TYPE portal_sql_statements_total counter\n\
-         portal_sql_statements_total {}\n\
-         # HELP portal_graphql_requests_total GraphQL HTTP requests served.\n\
-         # TYPE portal_graphql_requests_total counter\n\
-         portal_graphql_requests_total {}\n",
-        app.statements.get(),
-        app.requests.load(Ordering::Relaxed)
-    )
 }
 
 /// The demo personas with fresh tokens, for the playground's switcher. Development only.

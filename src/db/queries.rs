@@ -642,6 +642,20 @@ pub async fn run_sql(conn: &mut AsyncPgConnection, sql: &str) -> QueryResult<()>
     diesel_async::SimpleAsyncConnection::batch_execute(conn, sql).await
 }
 
+/// Whether the workspace exists (the seed's question: is the demo there?).
+pub async fn workspace_exists(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<bool> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Bool)]
+        present: bool,
+    }
+    let row: Row = sql_query("SELECT EXISTS (SELECT 1 FROM workspaces WHERE id = $1) AS present")
+        .bind::<SqlUuid, _>(id)
+        .get_result(conn)
+        .await?;
+    Ok(row.present)
+}
+
 pub async fn ping(conn: &mut AsyncPgConnection) -> QueryResult<()> {
     sql_query("SELECT 1").execute(conn).await.map(|_| ())
 }

@@ -1,4 +1,5 @@
-//! Gives every error of a response its `extensions.code`, in one place.
+//! Gives every error of a response its `extensions.code`, in one place (which is
+//! also where the metrics learn of every refusal).
 
 use std::sync::Arc;
 
@@ -71,6 +72,7 @@ pub fn with_code(error: &mut ServerError) {
         Some(e) => e.code(),
         None => "BAD_USER_INPUT",
     };
+    crate::metrics::request::note_error(error.source::<Error>(), code);
     error
         .extensions
         .get_or_insert_with(Default::default)

@@ -61,6 +61,8 @@ pub struct MutationRoot(actions::ActionsMutation, admin::AdminMutation);
 
 pub fn build_schema(limits: Limits) -> PortalSchema {
     Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
+        // Outermost: sees every document, and every answer once coded.
+        .extension(crate::metrics::OperationMetrics)
         .extension(ErrorCodes)
         // Before every extension that parses the document.
         .extension(persisted::PersistedRefusals)

@@ -75,7 +75,9 @@ async fn ensure_template() -> String {
             .unwrap();
         let url = url_for(&building);
         db::migrate(&url).await.unwrap();
-        portal_gateway::seed::demo(&url).await.unwrap();
+        portal_gateway::seed::demo(&url, portal_gateway::seed::Seed::Reset)
+            .await
+            .unwrap();
         conn.batch_execute(&format!("ALTER DATABASE {building} RENAME TO {name}"))
             .await
             .unwrap();
@@ -94,11 +96,15 @@ struct Exists {
 
 pub struct TestApp {
     pub base: String,
+    /// The metrics listener's base URL (a port of its own, as `METRICS_ADDR` gives).
+    pub metrics_base: String,
     pub database: String,
     pub url: String,
     pub http: reqwest::Client,
     tokens: Tokens,
+    statements: StatementCounter,
     pub server: tokio::task::JoinHandle<()>,
+    metrics_server: tokio::task::JoinHandle<()>,
 }
 
 impl TestApp {
@@ -143,6 +149,7 @@ impl TestApp {
             database_url: served_from,
             jwt_secret: Secret(SECRET.into()),
             listen_addr: "127.0.0.1:0".parse().unwrap(),
+            metrics_addr: Some("127.0.0.1:0".parse().unwrap()),
             dev_mode,
             pool_size: 8,
             acquire_timeout: std::time::Duration::from_secs(3),
@@ -152,20 +159,31 @@ impl TestApp {
             apq_cache_bytes: 8 << 20,
         };
         configure(&mut config);
-        let (state, _audit) = AppState::new(config, pool, statements).unwrap();
+        let (state, _audit) = AppState::new(config, pool, statements.clone()).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
+        let metrics_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let metrics_base = format!("http://{}", metrics_listener.local_addr().unwrap());
+        let metrics_state = state.clone();
+        let metrics_server = tokio::spawn(async move {
+            portal_gateway::metrics::serve(metrics_listener, metrics_state)
+                .await
+                .unwrap();
+        });
         let server = tokio::spawn(async move {
             let app = http::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
             axum::serve(listener, app).await.unwrap();
         });
         TestApp {
             base,
+            metrics_base,
             database,
             url,
             http: reqwest::Client::new(),
             tokens: Tokens::hs256(SECRET),
+            statements,
             server,
+            metrics_server,
         }
     }
 
@@ -290,21 +308,22 @@ impl TestApp {
         self.post(Some(&token), query, variables).await
     }
 
-    /// SQL statements run by the server so far (from `/metrics`).
+    /// SQL statements run by the server's pool so far (its own counter, read while the
+    /// test runs one request at a time).
     pub async fn statements(&self) -> u64 {
-        let text = self
+        self.statements.get()
+    }
+
+    /// The metrics listener's exposition.
+    pub async fn metrics(&self) -> String {
+        let res = self
             .http
-            .get(format!("{}/metrics", self.base))
+            .get(format!("{}/metrics", self.metrics_base))
             .send()
             .await
-            .unwrap()
-            .text()
-            .await
             .unwrap();
-        text.lines()
-            .find_map(|l| l.strip_prefix("portal_sql_statements_total "))
-            .and_then(|n| n.trim().parse().ok())
-            .expect("statement counter on /metrics")
+        assert_eq!(res.status(), 200);
+        res.text().await.unwrap()
     }
 
     /// The id of the one record with `column = value` (test setup only).
@@ -333,6 +352,7 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.server.abort();
+        self.metrics_server.abort();
         let database = self.database.clone();
         let _ = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
