@@ -22,6 +22,7 @@
 //! | `RATE_LIMIT_PER_SECOND` | `50` | requests per second a caller's bucket refills (0: no limit) |
 //! | `RATE_LIMIT_BURST` | `100` | requests a caller may make at once |
 //! | `RATE_LIMIT_IN_FLIGHT` | `8` | requests one caller may have running at once (the rest wait their turn) |
+//! | `CORS_ALLOWED_ORIGINS` | none (same-origin only) | comma-separated origins whose pages may call the API, e.g. `https://portal.example.com` |
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -43,6 +44,9 @@ pub struct Config {
     /// The longest a token may live, `exp - iat`.
     pub token_max_lifetime: Duration,
     pub limits: Limits,
+    /// Origins (`scheme://host[:port]`) whose browser pages may call the API (CORS);
+    /// empty: same-origin only.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 /// Limits against abuse (SPEC §11); each refused with a clear error.
@@ -116,6 +120,27 @@ where
     }
 }
 
+/// `CORS_ALLOWED_ORIGINS`: origins as a browser sends them (no path, no trailing slash).
+fn origins(list: &str) -> anyhow::Result<Vec<String>> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|o| {
+            let o = o.trim_end_matches('/');
+            let valid = (o.starts_with("https://") || o.starts_with("http://"))
+                && !o
+                    .split_once("://")
+                    .is_some_and(|(_, rest)| rest.is_empty() || rest.contains('/'))
+                && axum::http::HeaderValue::from_str(o).is_ok();
+            if valid {
+                Ok(o.to_string())
+            } else {
+                bail!("CORS_ALLOWED_ORIGINS: {o:?} is not an origin like https://portal.example.com")
+            }
+        })
+        .collect()
+}
+
 impl Config {
     pub fn from_env() -> anyhow::Result<Config> {
         let _ = dotenvy::dotenv();
@@ -155,6 +180,7 @@ impl Config {
                     in_flight: parsed("RATE_LIMIT_IN_FLIGHT", defaults.rate.in_flight)?,
                 },
             },
+            cors_allowed_origins: origins(&var("CORS_ALLOWED_ORIGINS").unwrap_or_default())?,
         })
     }
 }

@@ -114,6 +114,20 @@ impl TestApp {
     /// A server whose connections (pool and audit writer) go to `server_url(url)`, e.g.
     /// through a proxy the test can cut, while the test itself reaches `url` directly.
     pub async fn start(limits: Limits, dev_mode: bool, server_url: impl FnOnce(&str) -> String) -> TestApp {
+        TestApp::start_with(limits, dev_mode, server_url, |_| {}).await
+    }
+
+    /// A server over a fresh copy of the demo, its configuration adjusted first.
+    pub async fn configured(adjust: impl FnOnce(&mut Config)) -> TestApp {
+        TestApp::start_with(Limits::default(), false, |url| url.to_string(), adjust).await
+    }
+
+    async fn start_with(
+        limits: Limits,
+        dev_mode: bool,
+        server_url: impl FnOnce(&str) -> String,
+        adjust: impl FnOnce(&mut Config),
+    ) -> TestApp {
         let template = ensure_template().await;
         let database = format!("portal_test_{}", Uuid::now_v7().simple());
         admin()
@@ -125,7 +139,7 @@ impl TestApp {
         let served_from = server_url(&url);
         let statements = StatementCounter::default();
         let pool = db::pool(&served_from, 8, std::time::Duration::from_secs(3), &statements).unwrap();
-        let config = Config {
+        let mut config = Config {
             database_url: served_from,
             jwt_secret: Secret(SECRET.into()),
             listen_addr: "127.0.0.1:0".parse().unwrap(),
@@ -134,7 +148,9 @@ impl TestApp {
             acquire_timeout: std::time::Duration::from_secs(3),
             token_max_lifetime: std::time::Duration::from_secs(86_400),
             limits,
+            cors_allowed_origins: Vec::new(),
         };
+        adjust(&mut config);
         let (state, _audit) = AppState::new(config, pool, statements).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
