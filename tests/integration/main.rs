@@ -13,6 +13,7 @@ mod error_hiding;
 mod fixtures;
 mod fuzz;
 mod hiding;
+mod http;
 mod limits;
 mod model;
 mod preview;
