@@ -552,8 +552,9 @@ async fn parse_request(app: &AppState, request: Request, media: Media) -> Result
             let ops = ops
                 .into_iter()
                 .enumerate()
-                .map(|(i, op)| op.into_request().map_err(|e| invalid(media, e.in_batch(i))))
-                .collect::<Result<_, _>>()?;
+                .map(|(i, op)| op.into_request().map_err(|e| e.in_batch(i)))
+                .collect::<Result<_, _>>()
+                .map_err(|e| invalid(media, e))?;
             Ok(BatchRequest::Batch(ops))
         }
     }

@@ -491,6 +491,10 @@ async fn http_cors_compression_and_caching_headers() {
     }
 }
 
+/// A malformed request: what it is, method, query string, content type, body, and
+/// whether it carries Sam's token.
+type Malformed<'a> = (&'a str, &'a str, String, Option<&'a str>, Option<String>, bool);
+
 /// Words that name Rust or its libraries rather than GraphQL or HTTP.
 const RUST_WORDS: [&str; 24] = [
     "NaiveDate",
@@ -532,7 +536,7 @@ async fn http_every_error_message_is_one_actionable_line() {
     let eleven: Vec<Value> = (0..11).map(|_| json!({ "query": "{ __typename }" })).collect();
     let eleven = Value::from(eleven).to_string();
     // (what, method, query string, content type, body, authenticated)
-    let corpus: Vec<(&str, &str, String, Option<&str>, Option<String>, bool)> = vec![
+    let corpus: Vec<Malformed> = vec![
         ("bad JSON", "POST", String::new(), Some(JSON), Some(r#"{"query": "{ __typename }"#.into()), false),
         ("trailing garbage", "POST", String::new(), Some(JSON), Some(r#"{"query":"{ __typename }"} x"#.into()), false),
         ("empty body", "POST", String::new(), Some(JSON), Some(String::new()), false),
