@@ -341,7 +341,7 @@ async fn graphql_answer(app: &AppState, request: Request) -> Response {
             answer(media, r, executed)
         }
         BatchResponse::Batch(rs) => {
-            let answers: Vec<serde_json::Value> = rs
+            let answers: Vec<AnswerBody> = rs
                 .iter()
                 .zip(&executions)
                 .map(|(r, e)| answer_body(media, r, e.started()))
@@ -387,15 +387,22 @@ fn answer(media: Media, r: async_graphql::Response, executed: bool) -> Response 
     response
 }
 
-fn answer_body(media: Media, r: &async_graphql::Response, executed: bool) -> serde_json::Value {
-    let mut body = serde_json::to_value(r).unwrap_or_default();
-    if media == Media::GraphqlResponse
-        && !executed
-        && let Some(map) = body.as_object_mut()
-    {
-        map.remove("data");
+/// An operation's answer as sent: whole, or under `application/graphql-response+json`
+/// without `data` when it never executed. Serialized as it stands, so that the fields of
+/// `data` keep the order of the selection.
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum AnswerBody<'a> {
+    Whole(&'a async_graphql::Response),
+    RequestError { errors: &'a [ServerError] },
+}
+
+fn answer_body(media: Media, r: &async_graphql::Response, executed: bool) -> AnswerBody<'_> {
+    if media == Media::GraphqlResponse && !executed {
+        AnswerBody::RequestError { errors: &r.errors }
+    } else {
+        AnswerBody::Whole(r)
     }
-    body
 }
 
 /// The code of the answer's first error.
