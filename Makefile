@@ -7,7 +7,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 BIN := target/debug/portal-gateway
 
-.PHONY: run reset-demo build test lint unit schema playground chromium clean-db fuzz
+.PHONY: run reset-demo build test lint unit schema playground chromium http-audit clean-db fuzz
 
 build: playground
 	$(CARGO) build
@@ -25,7 +25,7 @@ reset-demo: build
 	export DATABASE_URL=$$url; \
 	$(BIN) migrate && $(BIN) seed demo --reset
 
-test: lint playground chromium
+test: lint playground chromium http-audit
 	@admin=$$(scripts/pg-url.sh); \
 	if $(CARGO) nextest --version >/dev/null 2>&1; then \
 	  DATABASE_URL=$$admin $(CARGO) nextest run --no-fail-fast; \
@@ -58,6 +58,11 @@ playground:
 
 chromium:
 	@bash playground/install-chromium.sh
+
+# graphql-http's GraphQL-over-HTTP audits (pinned by tests/http-audit/package-lock.json),
+# run against the real server by the integration test `http::graphql_http_audit`.
+http-audit:
+	@test -f tests/http-audit/node_modules/graphql-http/package.json || npm ci --prefix tests/http-audit --no-audit --no-fund
 
 # Benchmarks of issue 5 (figures in BENCHMARKS.md): the portal dashboard under load on
 # 127.0.0.1 only, bounded in time. `bench-peer` adds PostGraphile v5 + RLS and the

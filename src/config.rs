@@ -27,6 +27,7 @@
 //! | `RATE_LIMIT_IN_FLIGHT` | `8` | requests one caller may have running at once (the rest wait their turn) |
 //! | `TRUSTED_DOCUMENTS` | unset | an Apollo persisted-query manifest: only its documents run (unset: any document, and automatic persisted queries) |
 //! | `APQ_CACHE_BYTES` | `8388608` | most bytes of documents remembered for automatic persisted queries, per instance |
+//! | `CORS_ALLOWED_ORIGINS` | none (same-origin only) | comma-separated origins whose pages may call the API, e.g. `https://portal.example.com` |
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -55,6 +56,9 @@ pub struct Config {
     pub trusted_documents: Option<PathBuf>,
     /// The bound of the memory of automatic persisted queries.
     pub apq_cache_bytes: usize,
+    /// Origins (`scheme://host[:port]`) whose browser pages may call the API (CORS);
+    /// empty: same-origin only.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 /// Limits against abuse (docs/operations.md); each refused with a clear error.
@@ -128,6 +132,27 @@ where
     }
 }
 
+/// `CORS_ALLOWED_ORIGINS`: origins as a browser sends them (no path, no trailing slash).
+fn origins(list: &str) -> anyhow::Result<Vec<String>> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|o| {
+            let o = o.trim_end_matches('/');
+            let valid = (o.starts_with("https://") || o.starts_with("http://"))
+                && !o
+                    .split_once("://")
+                    .is_some_and(|(_, rest)| rest.is_empty() || rest.contains('/'))
+                && axum::http::HeaderValue::from_str(o).is_ok();
+            if valid {
+                Ok(o.to_string())
+            } else {
+                bail!("CORS_ALLOWED_ORIGINS: {o:?} is not an origin like https://portal.example.com")
+            }
+        })
+        .collect()
+}
+
 impl Config {
     pub fn from_env() -> anyhow::Result<Config> {
         let _ = dotenvy::dotenv();
@@ -176,6 +201,7 @@ impl Config {
                     in_flight: parsed("RATE_LIMIT_IN_FLIGHT", defaults.rate.in_flight)?,
                 },
             },
+            cors_allowed_origins: origins(&var("CORS_ALLOWED_ORIGINS").unwrap_or_default())?,
         })
     }
 }

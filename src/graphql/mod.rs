@@ -27,7 +27,7 @@ use std::sync::Arc;
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
 
-pub use errors::{ErrorCodes, with_code as errors_with_code};
+pub use errors::{ErrorCodes, Execution, with_code as errors_with_code};
 
 use crate::access::Access;
 use crate::audit::{AuditSink, RequestAudit};

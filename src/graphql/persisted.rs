@@ -122,6 +122,11 @@ impl PersistedDocuments {
 
     /// Trusted documents from an Apollo persisted-query manifest, checked whole: the
     /// format and version, each `id` the SHA-256 of its `body`, each body a document.
+    /// Whether only the documents of a manifest run.
+    pub fn is_trusted(&self) -> bool {
+        matches!(self, PersistedDocuments::Trusted(_))
+    }
+
     pub fn trusted(path: &Path) -> Result<PersistedDocuments, ManifestError> {
         let text = std::fs::read(path).map_err(|source| ManifestError::Read {
             path: path.to_owned(),

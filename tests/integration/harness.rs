@@ -157,6 +157,7 @@ impl TestApp {
             limits,
             trusted_documents: None,
             apq_cache_bytes: 8 << 20,
+            cors_allowed_origins: Vec::new(),
         };
         configure(&mut config);
         let (state, _audit) = AppState::new(config, pool, statements.clone()).unwrap();

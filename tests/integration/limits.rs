@@ -113,6 +113,7 @@ async fn depth_aliases_body_and_batch_are_limited() {
     let res = app
         .http
         .post(format!("{}/graphql", app.base))
+        .header("content-type", "application/json")
         .body("{not json")
         .send()
         .await

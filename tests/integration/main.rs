@@ -15,6 +15,7 @@ mod error_hiding;
 mod fixtures;
 mod fuzz;
 mod hiding;
+mod http;
 mod limits;
 mod metrics;
 mod model;

@@ -151,6 +151,34 @@ async fn persisted_query_by_get_with_extensions() {
     assert_eq!(by_hash, registered);
 }
 
+/// A mutation named by its hash alone still cannot run over GET: the 405 is judged on
+/// the document that would run, not on the empty `query` parameter.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_persisted_mutation_named_by_hash_is_refused_over_get() {
+    let app = TestApp::demo().await;
+    let token = app.token(GRETA).await;
+    let mutation =
+        "mutation Contact { updateAccountContactDetails(input: { phone: \"+1 555 0100\" }) { id } }";
+    let extensions = persisted(&sha256(mutation));
+    let registered = post(
+        &app,
+        Some(&token),
+        json!({ "query": mutation, "extensions": extensions }),
+    )
+    .await;
+    assert!(registered["errors"].is_null(), "{registered}");
+    let res = app
+        .http
+        .get(format!("{}/graphql", app.base))
+        .bearer_auth(&token)
+        .query(&[("extensions", extensions.to_string())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 405);
+    assert_eq!(res.headers()["allow"], "POST");
+}
+
 /// A document remembered by hash is known only where it was registered: another
 /// workspace (here, callers without a token) does not find it. A document that does not
 /// validate is never remembered.
