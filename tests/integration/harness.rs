@@ -114,6 +114,20 @@ impl TestApp {
     /// A server whose connections (pool and audit writer) go to `server_url(url)`, e.g.
     /// through a proxy the test can cut, while the test itself reaches `url` directly.
     pub async fn start(limits: Limits, dev_mode: bool, server_url: impl FnOnce(&str) -> String) -> TestApp {
+        TestApp::start_with(limits, dev_mode, server_url, |_| {}).await
+    }
+
+    /// A server whose configuration the test adjusts first (e.g. its token settings).
+    pub async fn configured(configure: impl FnOnce(&mut Config)) -> TestApp {
+        TestApp::start_with(Limits::default(), false, |url| url.to_string(), configure).await
+    }
+
+    async fn start_with(
+        limits: Limits,
+        dev_mode: bool,
+        server_url: impl FnOnce(&str) -> String,
+        configure: impl FnOnce(&mut Config),
+    ) -> TestApp {
         let template = ensure_template().await;
         let database = format!("portal_test_{}", Uuid::now_v7().simple());
         admin()
@@ -125,9 +139,10 @@ impl TestApp {
         let served_from = server_url(&url);
         let statements = StatementCounter::default();
         let pool = db::pool(&served_from, 8, std::time::Duration::from_secs(3), &statements).unwrap();
-        let config = Config {
+        let mut config = Config {
             database_url: served_from,
-            jwt_secret: Secret(SECRET.into()),
+            jwt_secret: Some(Secret(SECRET.into())),
+            identity_provider: None,
             listen_addr: "127.0.0.1:0".parse().unwrap(),
             dev_mode,
             pool_size: 8,
@@ -135,6 +150,7 @@ impl TestApp {
             token_max_lifetime: std::time::Duration::from_secs(86_400),
             limits,
         };
+        configure(&mut config);
         let (state, _audit) = AppState::new(config, pool, statements).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
