@@ -111,7 +111,8 @@ impl Jwks {
             if !stale {
                 return found;
             }
-            // Stale but held: refresh if nobody else is, and never wait for it.
+            // Stale but held: one caller refreshes (within the timeout); the others
+            // keep using the held key instead of queueing behind it.
             if let Ok(_fetching) = self.fetching.try_lock() {
                 if self.lock().attempts == attempts {
                     self.refresh(attempts, false).await;
