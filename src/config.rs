@@ -3,7 +3,13 @@
 //! | variable | default | meaning |
 //! | --- | --- | --- |
 //! | `DATABASE_URL` | `postgres://postgres@127.0.0.1:5432/portal_gateway` | PostgreSQL to serve from |
-//! | `JWT_SECRET` | a development secret (refused unless `DEV_MODE`) | HS256 key for bearer tokens |
+//! | `JWT_SECRET` | a development secret with `DEV_MODE`; else required unless `JWT_JWKS_URL` is set | HS256 key for bearer tokens (development, the `token` command) |
+//! | `JWT_JWKS_URL` | unset (no identity provider) | the identity provider's JWKS: an `http(s)://` URL or a file path; RS256 / ES256 tokens are verified against it |
+//! | `JWT_ISSUER` | unset (not checked) | the `iss` an identity provider's token must carry |
+//! | `JWT_AUDIENCE` | unset (not checked) | the `aud` an identity provider's token must carry |
+//! | `JWT_JWKS_CACHE_SECS` | `300` | how long a fetched JWKS is used before it is fetched again |
+//! | `JWT_JWKS_MIN_REFRESH_SECS` | `10` | at most one refresh per interval for tokens with an unknown `kid`, and the wait before retrying a failed fetch |
+//! | `JWT_JWKS_TIMEOUT_MS` | `3000` | longest a JWKS fetch may take (the cached set keeps serving meanwhile and after a failure) |
 //! | `LISTEN_ADDR` | `127.0.0.1:8080` | where `serve` listens |
 //! | `METRICS_ADDR` | unset (no metrics) | where `serve` answers Prometheus at `/metrics`; never the public port |
 //! | `LOG_FORMAT` | `text` | `json`: one JSON object a line on stderr (read by `main` before the rest) |
@@ -40,8 +46,11 @@ pub const DEV_SECRET: &str = "portal-gateway-development-secret-change-me";
 #[derive(Clone, Debug)]
 pub struct Config {
     pub database_url: String,
-    /// Never printed: `Debug` of `Config` is only used with this field redacted.
-    pub jwt_secret: Secret,
+    /// The HS256 key; `None` when only an identity provider signs tokens. Never
+    /// printed: `Debug` of `Config` redacts it.
+    pub jwt_secret: Option<Secret>,
+    /// Tokens from an identity provider (RS256 / ES256 against its JWKS), if configured.
+    pub identity_provider: Option<IdentityProvider>,
     pub listen_addr: SocketAddr,
     /// Where metrics are served, on a listener of their own; `None`: not at all.
     pub metrics_addr: Option<SocketAddr>,
@@ -59,6 +68,59 @@ pub struct Config {
     /// Origins (`scheme://host[:port]`) whose browser pages may call the API (CORS);
     /// empty: same-origin only.
     pub cors_allowed_origins: Vec<String>,
+}
+
+/// An identity provider whose RS256 / ES256 tokens are verified against its JWKS
+/// (docs/api.md#tokens); see `auth::jwks` for how the set is cached and refreshed.
+#[derive(Clone, Debug)]
+pub struct IdentityProvider {
+    /// An `http(s)://` URL or a file path.
+    pub jwks_url: String,
+    /// The `iss` its tokens must carry, when set.
+    pub issuer: Option<String>,
+    /// The `aud` its tokens must carry, when set.
+    pub audience: Option<String>,
+    pub cache_ttl: Duration,
+    /// At most one refresh per interval for unknown `kid`s; the wait after a failed fetch.
+    pub min_refresh: Duration,
+    pub fetch_timeout: Duration,
+}
+
+impl IdentityProvider {
+    /// The JWKS at `jwks_url` with the default cache settings, no `iss` or `aud` check.
+    pub fn new(jwks_url: impl Into<String>) -> IdentityProvider {
+        IdentityProvider {
+            jwks_url: jwks_url.into(),
+            issuer: None,
+            audience: None,
+            cache_ttl: Duration::from_secs(300),
+            min_refresh: Duration::from_secs(10),
+            fetch_timeout: Duration::from_millis(3_000),
+        }
+    }
+
+    fn from_env() -> anyhow::Result<Option<IdentityProvider>> {
+        let Some(url) = var("JWT_JWKS_URL") else {
+            if var("JWT_ISSUER").is_some() || var("JWT_AUDIENCE").is_some() {
+                bail!(
+                    "JWT_ISSUER and JWT_AUDIENCE check an identity provider's tokens: set JWT_JWKS_URL too"
+                );
+            }
+            return Ok(None);
+        };
+        let d = IdentityProvider::new(url);
+        Ok(Some(IdentityProvider {
+            issuer: var("JWT_ISSUER"),
+            audience: var("JWT_AUDIENCE"),
+            cache_ttl: Duration::from_secs(parsed("JWT_JWKS_CACHE_SECS", d.cache_ttl.as_secs())?),
+            min_refresh: Duration::from_secs(parsed("JWT_JWKS_MIN_REFRESH_SECS", d.min_refresh.as_secs())?),
+            fetch_timeout: Duration::from_millis(parsed(
+                "JWT_JWKS_TIMEOUT_MS",
+                d.fetch_timeout.as_millis() as u64,
+            )?),
+            ..d
+        }))
+    }
 }
 
 /// Limits against abuse (docs/operations.md); each refused with a clear error.
@@ -157,16 +219,21 @@ impl Config {
     pub fn from_env() -> anyhow::Result<Config> {
         let _ = dotenvy::dotenv();
         let dev_mode = parsed("DEV_MODE", false)?;
+        let identity_provider = IdentityProvider::from_env()?;
         let jwt_secret = match var("JWT_SECRET") {
-            Some(s) => s,
-            None if dev_mode => DEV_SECRET.to_string(),
-            None => bail!("JWT_SECRET is not set (or set DEV_MODE=true for the development secret)"),
+            Some(s) => Some(s),
+            None if dev_mode => Some(DEV_SECRET.to_string()),
+            None if identity_provider.is_some() => None,
+            None => bail!(
+                "neither JWT_SECRET nor JWT_JWKS_URL is set (or set DEV_MODE=true for the development secret)"
+            ),
         };
         let defaults = Limits::default();
         Ok(Config {
             database_url: var("DATABASE_URL")
                 .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/portal_gateway".into()),
-            jwt_secret: Secret(jwt_secret),
+            jwt_secret: jwt_secret.map(Secret),
+            identity_provider,
             listen_addr: parsed("LISTEN_ADDR", "127.0.0.1:8080".parse().context("default")?)?,
             metrics_addr: var("METRICS_ADDR")
                 .map(|v| {

@@ -79,7 +79,7 @@ impl AppState {
             metrics,
             rate: RateLimiter::new(rate, rate.in_flight as usize),
             schema: graphql::build_schema(config.limits),
-            tokens: Tokens::hs256(&config.jwt_secret.0).max_lifetime(config.token_max_lifetime),
+            tokens: Tokens::from_config(&config)?,
             pool,
             config,
             statements,
@@ -299,8 +299,10 @@ async fn graphql_answer(app: &AppState, request: Request) -> Response {
     };
     // Who is asking, as far as the token says: the key of their bucket, and whom to
     // audit a refusal under. Verifying a signature costs no database work.
-    let claims = auth::bearer(headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()))
-        .and_then(|t| app.tokens.verify(t).ok());
+    let claims = match auth::bearer(headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())) {
+        Some(t) => app.tokens.verify(t).await.ok(),
+        None => None,
+    };
     let key = match (&claims, address) {
         (Some(c), _) => CallerKey::User(c.sub),
         (None, Some(ip)) => CallerKey::Address(ip),
@@ -624,7 +626,7 @@ async fn caller(
         .ok()
         .and_then(|h| auth::bearer(Some(h)))
         .ok_or(Error::Unauthenticated(AuthFailure::InvalidToken))?;
-    let claims = app.tokens.verify(token).map_err(Error::Unauthenticated)?;
+    let claims = app.tokens.verify(token).await.map_err(Error::Unauthenticated)?;
     let mut conn = app.pool.get().await?;
     let (access, identity) = auth::authenticate(&mut conn, &claims)
         .await?

@@ -126,7 +126,11 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 TokenKind::External
             };
             let claims = Claims::issued_now(id, kind, ws, chrono::Duration::hours(hours));
-            println!("{}", Tokens::hs256(&config.jwt_secret.0).mint(&claims));
+            let secret = config
+                .jwt_secret
+                .as_ref()
+                .context("minting a token needs JWT_SECRET (the identity provider mints its own)")?;
+            println!("{}", Tokens::hs256(&secret.0).mint(&claims));
             Ok(())
         }
         Command::Schema => Ok(()),

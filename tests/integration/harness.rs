@@ -147,7 +147,8 @@ impl TestApp {
         let pool = db::pool(&served_from, 8, std::time::Duration::from_secs(3), &statements).unwrap();
         let mut config = Config {
             database_url: served_from,
-            jwt_secret: Secret(SECRET.into()),
+            jwt_secret: Some(Secret(SECRET.into())),
+            identity_provider: None,
             listen_addr: "127.0.0.1:0".parse().unwrap(),
             metrics_addr: Some("127.0.0.1:0".parse().unwrap()),
             dev_mode,

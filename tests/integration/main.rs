@@ -8,6 +8,7 @@ mod admin;
 mod audit;
 mod audit_shapes;
 mod auth;
+mod auth_idp;
 mod deny_by_default;
 mod descriptions;
 mod edge;
