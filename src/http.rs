@@ -48,7 +48,7 @@ pub struct AppState {
     pub audit: AuditSink,
     pub rate: RateLimiter,
     pub documents: PersistedDocuments,
-    pub metrics: crate::metrics::Metrics,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 pub type App = Arc<AppState>;
@@ -74,7 +74,11 @@ impl AppState {
         )?;
         let (audit, writer) = AuditSink::start(audit_pool);
         let rate = config.limits.rate;
-        let metrics = crate::metrics::Metrics::new(pool.clone(), audit.clone(), statements.clone());
+        let metrics = Arc::new(crate::metrics::Metrics::new(
+            pool.clone(),
+            audit.clone(),
+            statements.clone(),
+        ));
         let state = AppState {
             metrics,
             rate: RateLimiter::new(rate, rate.in_flight as usize),
@@ -94,7 +98,8 @@ impl AppState {
 /// The routes, and what every answer gets on its way out (docs/api.md#requests): CORS for the
 /// allowed origins, compression of 1 KiB and more, `X-Content-Type-Options: nosniff`.
 pub fn router(state: App) -> Router {
-    let observed = axum::middleware::from_fn_with_state(state.clone(), crate::metrics::request::observe);
+    let observed =
+        axum::middleware::from_fn_with_state(state.metrics.clone(), crate::metrics::request::observe);
     let cors = cors(&state.config.cors_allowed_origins);
     Router::new()
         .route("/", get(playground))

@@ -188,7 +188,7 @@ async fn serve(config: Config, migrate: bool, seed_demo: bool) -> anyhow::Result
     let metrics_server = match metrics_listener {
         Some(l) => {
             tracing::info!(addr = %l.local_addr()?, "serving metrics at /metrics");
-            Some(tokio::spawn(metrics::serve(l, state.clone())))
+            Some(tokio::spawn(metrics::serve(l, state.metrics.clone())))
         }
         None => None,
     };

@@ -27,7 +27,7 @@ pub use operation::OperationMetrics;
 
 use crate::audit::AuditSink;
 use crate::db::{DbPool, StatementCounter};
-use crate::http::App;
+use std::sync::Arc;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -177,17 +177,17 @@ impl Metrics {
 }
 
 /// The metrics listener's routes: `GET /metrics` only.
-pub fn router(app: App) -> Router {
-    Router::new().route("/metrics", get(scrape)).with_state(app)
+pub fn router(metrics: Arc<Metrics>) -> Router {
+    Router::new().route("/metrics", get(scrape)).with_state(metrics)
 }
 
 /// Serves [`router`] on `listener` (its own, never the public one).
-pub async fn serve(listener: tokio::net::TcpListener, app: App) -> std::io::Result<()> {
-    axum::serve(listener, router(app)).await
+pub async fn serve(listener: tokio::net::TcpListener, metrics: Arc<Metrics>) -> std::io::Result<()> {
+    axum::serve(listener, router(metrics)).await
 }
 
-async fn scrape(State(app): State<App>) -> Response {
-    match app.metrics.render() {
+async fn scrape(State(metrics): State<Arc<Metrics>>) -> Response {
+    match metrics.render() {
         Ok(text) => (
             [(
                 header::CONTENT_TYPE,

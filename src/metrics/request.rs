@@ -17,8 +17,8 @@ use axum::middleware::Next;
 use axum::response::Response;
 use uuid::Uuid;
 
+use super::Metrics;
 use crate::error::Error;
-use crate::http::App;
 
 tokio::task_local! {
     static RECORD: Arc<Record>;
@@ -109,7 +109,7 @@ pub fn note_error(error: Option<&Error>, code: &'static str) {
 
 /// The layer around `/graphql`: runs the request with its record, then counts and logs
 /// it.
-pub async fn observe(State(app): State<App>, request: Request, next: Next) -> Response {
+pub async fn observe(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let record = Arc::new(Record::default());
     let (response, statements) =
@@ -119,11 +119,11 @@ pub async fn observe(State(app): State<App>, request: Request, next: Next) -> Re
         .lock()
         .map(|mut n| std::mem::take(&mut *n))
         .unwrap_or_default();
-    report(noted, response.status(), started.elapsed(), statements, &app);
+    report(noted, response.status(), started.elapsed(), statements, &metrics);
     response
 }
 
-fn report(mut noted: Noted, status: StatusCode, duration: Duration, statements: u64, app: &App) {
+fn report(mut noted: Noted, status: StatusCode, duration: Duration, statements: u64, metrics: &Metrics) {
     // A body refused by its size never reaches the code that notes errors.
     if status == StatusCode::PAYLOAD_TOO_LARGE {
         noted.refusals.push("body");
@@ -174,7 +174,7 @@ fn report(mut noted: Noted, status: StatusCode, duration: Duration, statements: 
         statements,
         "request"
     );
-    app.metrics.observe(&Report {
+    metrics.observe(&Report {
         operations,
         duration,
         statements,

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeSet;
 
-use portal_gateway::config::{Limits, Rate};
+use portal_gateway::config::Rate;
 use serde_json::{Value, json};
 
 use crate::harness::TestApp;
@@ -71,14 +71,7 @@ async fn no_document_shape_blanks_or_forges_the_audit() {
         burst: 1_000,
         in_flight: 8,
     };
-    let app = TestApp::with(
-        Limits {
-            rate,
-            ..Limits::default()
-        },
-        false,
-    )
-    .await;
+    let app = TestApp::with_rate(rate).await;
     let greta = app.token(GRETA).await;
     let projects = ids(
         &app,

@@ -27,14 +27,7 @@ async fn a_caller_past_their_bucket_gets_429_with_retry_after_and_others_do_not(
         burst: 3,
         in_flight: 8,
     };
-    let app = TestApp::with(
-        Limits {
-            rate,
-            ..Limits::default()
-        },
-        false,
-    )
-    .await;
+    let app = TestApp::with_rate(rate).await;
     let greta = app.token(GRETA).await;
     let ivan = app.token(IVAN).await;
     let send = |token: Option<String>| {
@@ -98,14 +91,7 @@ async fn a_flood_of_refused_mutations_slows_nobody_else_and_loses_no_event() {
         in_flight: 64,
         ..Limits::default().rate
     };
-    let app = TestApp::with(
-        Limits {
-            rate,
-            ..Limits::default()
-        },
-        false,
-    )
-    .await;
+    let app = TestApp::with_rate(rate).await;
     let greta = app.token(GRETA).await;
     let ivan = app.token(IVAN).await;
     let project = app.id_of("projects", "name", "Website Relaunch").await;

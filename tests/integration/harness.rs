@@ -113,6 +113,18 @@ impl TestApp {
         TestApp::with(Limits::default(), false).await
     }
 
+    /// A server over a fresh copy of the demo whose per-caller rate limit is `rate`.
+    pub async fn with_rate(rate: portal_gateway::config::Rate) -> TestApp {
+        TestApp::with(
+            Limits {
+                rate,
+                ..Limits::default()
+            },
+            false,
+        )
+        .await
+    }
+
     pub async fn with(limits: Limits, dev_mode: bool) -> TestApp {
         TestApp::start(limits, dev_mode, |url| url.to_string()).await
     }
@@ -166,7 +178,7 @@ impl TestApp {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let metrics_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let metrics_base = format!("http://{}", metrics_listener.local_addr().unwrap());
-        let metrics_state = state.clone();
+        let metrics_state = state.metrics.clone();
         let metrics_server = tokio::spawn(async move {
             portal_gateway::metrics::serve(metrics_listener, metrics_state)
                 .await
