@@ -93,7 +93,7 @@ async fn playground() -> impl IntoResponse {
 async fn schema_sdl(State(app): State<App>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        app.schema.sdl(),
+        crate::graphql::sdl_of(&app.schema),
     )
 }
 

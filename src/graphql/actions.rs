@@ -4,7 +4,6 @@
 //! filtered exactly as a query would be.
 
 use async_graphql::{Context, ID, InputObject, Object};
-use chrono::NaiveDate;
 use uuid::Uuid;
 
 use super::crm::CrmAccount;
@@ -13,6 +12,7 @@ use super::knowledge_base::KbArticle;
 use super::loaders::{AccountId, ArticleId, InvoiceId, ProjectId, TaskId};
 use super::mutations::Tx;
 use super::projects::Project;
+use super::scalars::Date;
 use super::tasks::{Comment, Task, TaskPriority, TaskStatus};
 use super::{ContextExt, parse_id};
 use crate::access::catalog::{action, field};
@@ -32,7 +32,7 @@ pub struct CreateTaskInput {
     pub title: String,
     pub description: Option<String>,
     pub priority: Option<TaskPriority>,
-    pub due_date: Option<NaiveDate>,
+    pub due_date: Option<Date>,
 }
 
 #[derive(InputObject)]
@@ -41,14 +41,14 @@ pub struct UpdateTaskInput {
     pub description: Option<String>,
     pub status: Option<TaskStatus>,
     pub priority: Option<TaskPriority>,
-    pub due_date: Option<NaiveDate>,
+    pub due_date: Option<Date>,
     pub estimated_hours: Option<f64>,
     pub assignee_id: Option<ID>,
     pub internal: Option<bool>,
 }
 
 #[derive(InputObject)]
-pub struct ContactDetailsInput {
+pub struct UpdateAccountContactDetailsInput {
     pub email: Option<String>,
     pub phone: Option<String>,
     pub website: Option<String>,
@@ -146,7 +146,7 @@ impl ActionsMutation {
                 title: &title,
                 description: description.as_deref(),
                 priority: input.priority.unwrap_or(TaskPriority::Normal).as_str(),
-                due_date: input.due_date,
+                due_date: input.due_date.map(|d| d.0),
                 created_by_external,
                 owner,
             };
@@ -188,7 +188,7 @@ impl ActionsMutation {
                 row.priority = p.as_str().to_string();
             }
             if input.due_date.is_some() {
-                row.due_date = input.due_date;
+                row.due_date = input.due_date.map(|d| d.0);
             }
             if let Some(h) = input.estimated_hours {
                 if !(0.0..=100_000.0).contains(&h) {
@@ -274,7 +274,7 @@ impl ActionsMutation {
     async fn update_account_contact_details(
         &self,
         ctx: &Context<'_>,
-        input: ContactDetailsInput,
+        input: UpdateAccountContactDetailsInput,
     ) -> Result<Option<CrmAccount>> {
         let mut tx = Tx::begin(ctx).await?;
         let access = tx.access.clone();

@@ -3,7 +3,7 @@
 //! external users, previews) gets `FORBIDDEN`.
 
 use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, SimpleObject};
-use chrono::{DateTime, Utc};
+use super::scalars::DateTime;
 use uuid::Uuid;
 
 use super::connection::{self, Connection, Node};
@@ -48,8 +48,8 @@ impl Role {
     }
 
     /// Past this moment the role counts for nothing.
-    async fn expires_at(&self) -> Option<DateTime<Utc>> {
-        self.0.expires_at
+    async fn expires_at(&self) -> Option<DateTime> {
+        self.0.expires_at.map(DateTime)
     }
 
     /// The modules the role names, with their four lists.
@@ -181,8 +181,8 @@ impl AuditEvent {
         ID(self.0.id.to_string())
     }
 
-    async fn at(&self) -> DateTime<Utc> {
-        self.0.at
+    async fn at(&self) -> DateTime {
+        DateTime(self.0.at)
     }
 
     /// Absent for a role-set preview, or once the user is deleted.
@@ -243,8 +243,8 @@ impl AuditEvent {
 #[derive(InputObject)]
 pub struct AuditFilter {
     pub external_user_id: Option<ID>,
-    pub from: Option<DateTime<Utc>>,
-    pub to: Option<DateTime<Utc>>,
+    pub from: Option<DateTime>,
+    pub to: Option<DateTime>,
     pub operation_type: Option<OperationType>,
 }
 
@@ -263,23 +263,23 @@ pub struct GrantInput {
 }
 
 #[derive(InputObject)]
-pub struct RoleInput {
+pub struct CreateRoleInput {
     pub name: String,
     pub description: Option<String>,
     #[graphql(default = true)]
     pub active: bool,
-    pub expires_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime>,
     #[graphql(default)]
     pub grants: Vec<GrantInput>,
 }
 
 /// Changes to a role; absent fields stay, `grants` (when given) replaces all of them.
 #[derive(InputObject)]
-pub struct RoleUpdate {
+pub struct UpdateRoleInput {
     pub name: Option<String>,
     pub description: MaybeUndefined<String>,
     pub active: Option<bool>,
-    pub expires_at: MaybeUndefined<DateTime<Utc>>,
+    pub expires_at: MaybeUndefined<DateTime>,
     pub grants: Option<Vec<GrantInput>>,
 }
 
@@ -329,10 +329,10 @@ pub struct AdminQuery;
 
 #[Object]
 impl AdminQuery {
-    async fn roles(&self, ctx: &Context<'_>) -> Result<Vec<Role>> {
+    async fn roles(&self, ctx: &Context<'_>) -> Result<Option<Vec<Role>>> {
         let ws = admin_workspace(ctx)?;
         let rows = writes::roles(&mut *ctx.pool()?.get().await?, ws).await?;
-        Ok(rows.into_iter().map(Role).collect())
+        Ok(Some(rows.into_iter().map(Role).collect()))
     }
 
     async fn role(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Role>> {
@@ -343,10 +343,10 @@ impl AdminQuery {
     }
 
     #[graphql(name = "externalUsers")]
-    async fn external_users(&self, ctx: &Context<'_>) -> Result<Vec<ExternalUser>> {
+    async fn external_users(&self, ctx: &Context<'_>) -> Result<Option<Vec<ExternalUser>>> {
         let ws = admin_workspace(ctx)?;
         let rows = writes::external_users(&mut *ctx.pool()?.get().await?, ws).await?;
-        Ok(rows.into_iter().map(ExternalUser).collect())
+        Ok(Some(rows.into_iter().map(ExternalUser).collect()))
     }
 
     /// Audit events, newest first.
@@ -357,7 +357,7 @@ impl AdminQuery {
         filter: Option<AuditFilter>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Connection<AuditEvent>> {
+    ) -> Result<Option<Connection<AuditEvent>>> {
         let ws = admin_workspace(ctx)?;
         let page = connection::id_page(ctx, "e", first, after.as_deref())?;
         let filter = filter.unwrap_or(AuditFilter {
@@ -372,8 +372,8 @@ impl AdminQuery {
                 .as_ref()
                 .map(|id| parse_id("filter.externalUserId", id))
                 .transpose()?,
-            from: filter.from,
-            to: filter.to,
+            from: filter.from.map(|t| t.0),
+            to: filter.to.map(|t| t.0),
             operation_type: filter.operation_type.map(OperationType::as_str),
         };
         let wanted = connection::wanted(ctx);
@@ -388,11 +388,11 @@ impl AdminQuery {
         } else {
             0
         };
-        Ok(Connection::page(
+        Ok(Some(Connection::page(
             rows.into_iter().map(AuditEvent).collect(),
             &page,
             total,
-        ))
+        )))
     }
 }
 
@@ -408,7 +408,7 @@ macro_rules! found {
 
 #[Object]
 impl AdminMutation {
-    async fn create_role(&self, ctx: &Context<'_>, input: RoleInput) -> Result<Role> {
+    async fn create_role(&self, ctx: &Context<'_>, input: CreateRoleInput) -> Result<Option<Role>> {
         let ws = admin_workspace(ctx)?;
         let mut tx = Tx::begin(ctx).await?;
         let id = Uuid::now_v7();
@@ -419,7 +419,7 @@ impl AdminMutation {
                 name: &name,
                 description: input.description.as_deref(),
                 active: input.active,
-                expires_at: input.expires_at,
+                expires_at: input.expires_at.map(|t| t.0),
             };
             let conn = tx.conn()?;
             writes::insert_role(conn, ws, id, &fields).await?;
@@ -429,10 +429,10 @@ impl AdminMutation {
         .await;
         tx.finish(ctx, result).await?;
         let row = ctx.loader().load_one(RoleId(id)).await?.ok_or(Error::NotFound)?;
-        Ok(Role(row))
+        Ok(Some(Role(row)))
     }
 
-    async fn update_role(&self, ctx: &Context<'_>, id: ID, input: RoleUpdate) -> Result<Role> {
+    async fn update_role(&self, ctx: &Context<'_>, id: ID, input: UpdateRoleInput) -> Result<Option<Role>> {
         let ws = admin_workspace(ctx)?;
         let id = parse_id("id", &id)?;
         let mut tx = Tx::begin(ctx).await?;
@@ -455,7 +455,7 @@ impl AdminMutation {
             let expires_at = match input.expires_at {
                 MaybeUndefined::Undefined => current.expires_at,
                 MaybeUndefined::Null => None,
-                MaybeUndefined::Value(t) => Some(t),
+                MaybeUndefined::Value(t) => Some(t.0),
             };
             let fields = writes::RoleFields {
                 name: &name,
@@ -472,12 +472,12 @@ impl AdminMutation {
         .await;
         tx.finish(ctx, result).await?;
         let row = ctx.loader().load_one(RoleId(id)).await?.ok_or(Error::NotFound)?;
-        Ok(Role(row))
+        Ok(Some(Role(row)))
     }
 
     /// Deletes roles, their assignments and their uses in projects; answers the ids
     /// deleted.
-    async fn delete_roles(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Vec<ID>> {
+    async fn delete_roles(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Option<Vec<ID>>> {
         let ws = admin_workspace(ctx)?;
         let ids = ids
             .iter()
@@ -491,7 +491,7 @@ impl AdminMutation {
         }
         .await;
         let deleted = tx.finish(ctx, result).await?;
-        Ok(deleted.into_iter().map(|id| ID(id.to_string())).collect())
+        Ok(Some(deleted.into_iter().map(|id| ID(id.to_string())).collect()))
     }
 
     async fn assign_role(
@@ -499,8 +499,8 @@ impl AdminMutation {
         ctx: &Context<'_>,
         role_id: ID,
         external_user_id: ID,
-    ) -> Result<ExternalUser> {
-        set_assignment(ctx, role_id, external_user_id, true).await
+    ) -> Result<Option<ExternalUser>> {
+        set_assignment(ctx, role_id, external_user_id, true).await.map(Some)
     }
 
     async fn unassign_role(
@@ -508,8 +508,8 @@ impl AdminMutation {
         ctx: &Context<'_>,
         role_id: ID,
         external_user_id: ID,
-    ) -> Result<ExternalUser> {
-        set_assignment(ctx, role_id, external_user_id, false).await
+    ) -> Result<Option<ExternalUser>> {
+        set_assignment(ctx, role_id, external_user_id, false).await.map(Some)
     }
 
     async fn create_external_user(
@@ -518,7 +518,7 @@ impl AdminMutation {
         account_id: ID,
         email: String,
         name: String,
-    ) -> Result<ExternalUser> {
+    ) -> Result<Option<ExternalUser>> {
         let ws = admin_workspace(ctx)?;
         let account = parse_id("accountId", &account_id)?;
         let mut tx = Tx::begin(ctx).await?;
@@ -542,11 +542,11 @@ impl AdminMutation {
         }
         .await;
         let id = tx.finish(ctx, result).await?;
-        external_user(ctx, ws, id).await
+        external_user(ctx, ws, id).await.map(Some)
     }
 
     /// Removes the user's access, assignments and memberships; their audit events stay.
-    async fn delete_external_user(&self, ctx: &Context<'_>, id: ID) -> Result<ID> {
+    async fn delete_external_user(&self, ctx: &Context<'_>, id: ID) -> Result<Option<ID>> {
         let ws = admin_workspace(ctx)?;
         let user = parse_id("id", &id)?;
         let mut tx = Tx::begin(ctx).await?;
@@ -556,16 +556,16 @@ impl AdminMutation {
         }
         .await;
         tx.finish(ctx, result).await?;
-        Ok(id)
+        Ok(Some(id))
     }
 
-    async fn grant_portal_access(&self, ctx: &Context<'_>, external_user_id: ID) -> Result<ExternalUser> {
-        set_portal_access(ctx, external_user_id, true).await
+    async fn grant_portal_access(&self, ctx: &Context<'_>, external_user_id: ID) -> Result<Option<ExternalUser>> {
+        set_portal_access(ctx, external_user_id, true).await.map(Some)
     }
 
     /// Takes effect on the user's next request, whatever their token says.
-    async fn revoke_portal_access(&self, ctx: &Context<'_>, external_user_id: ID) -> Result<ExternalUser> {
-        set_portal_access(ctx, external_user_id, false).await
+    async fn revoke_portal_access(&self, ctx: &Context<'_>, external_user_id: ID) -> Result<Option<ExternalUser>> {
+        set_portal_access(ctx, external_user_id, false).await.map(Some)
     }
 
     async fn add_project_member(
@@ -574,7 +574,7 @@ impl AdminMutation {
         project_id: ID,
         external_user_id: ID,
         role_id: Option<ID>,
-    ) -> Result<Project> {
+    ) -> Result<Option<Project>> {
         let ws = admin_workspace(ctx)?;
         let project = parse_id("projectId", &project_id)?;
         let user = parse_id("externalUserId", &external_user_id)?;
@@ -586,7 +586,7 @@ impl AdminMutation {
         }
         .await;
         tx.finish(ctx, result).await?;
-        staff_project(ctx, project).await
+        staff_project(ctx, project).await.map(Some)
     }
 
     async fn remove_project_member(
@@ -594,7 +594,7 @@ impl AdminMutation {
         ctx: &Context<'_>,
         project_id: ID,
         external_user_id: ID,
-    ) -> Result<Project> {
+    ) -> Result<Option<Project>> {
         let ws = admin_workspace(ctx)?;
         let project = parse_id("projectId", &project_id)?;
         let user = parse_id("externalUserId", &external_user_id)?;
@@ -605,7 +605,7 @@ impl AdminMutation {
         }
         .await;
         tx.finish(ctx, result).await?;
-        staff_project(ctx, project).await
+        staff_project(ctx, project).await.map(Some)
     }
 
     /// `own: true` gives a sub-project its own organization, copying its parent's
@@ -615,7 +615,7 @@ impl AdminMutation {
         ctx: &Context<'_>,
         project_id: ID,
         own: bool,
-    ) -> Result<Project> {
+    ) -> Result<Option<Project>> {
         let ws = admin_workspace(ctx)?;
         let project = parse_id("projectId", &project_id)?;
         let mut tx = Tx::begin(ctx).await?;
@@ -638,7 +638,7 @@ impl AdminMutation {
         }
         .await;
         tx.finish(ctx, result).await?;
-        staff_project(ctx, project).await
+        staff_project(ctx, project).await.map(Some)
     }
 
     async fn set_project_shared_with_account(
@@ -646,7 +646,7 @@ impl AdminMutation {
         ctx: &Context<'_>,
         project_id: ID,
         shared: bool,
-    ) -> Result<Project> {
+    ) -> Result<Option<Project>> {
         let ws = admin_workspace(ctx)?;
         let project = parse_id("projectId", &project_id)?;
         let mut tx = Tx::begin(ctx).await?;
@@ -665,7 +665,7 @@ impl AdminMutation {
         }
         .await;
         tx.finish(ctx, result).await?;
-        staff_project(ctx, project).await
+        staff_project(ctx, project).await.map(Some)
     }
 
     async fn set_budget_client_access(
@@ -673,7 +673,7 @@ impl AdminMutation {
         ctx: &Context<'_>,
         project_id: ID,
         enabled: bool,
-    ) -> Result<Project> {
+    ) -> Result<Option<Project>> {
         let ws = admin_workspace(ctx)?;
         let project = parse_id("projectId", &project_id)?;
         let mut tx = Tx::begin(ctx).await?;
@@ -683,7 +683,7 @@ impl AdminMutation {
         }
         .await;
         tx.finish(ctx, result).await?;
-        staff_project(ctx, project).await
+        staff_project(ctx, project).await.map(Some)
     }
 
     /// Switches a module on or off for the workspace (a plan or add-on change).
@@ -692,7 +692,7 @@ impl AdminMutation {
         ctx: &Context<'_>,
         module: String,
         enabled: bool,
-    ) -> Result<Vec<ModuleSwitch>> {
+    ) -> Result<Option<Vec<ModuleSwitch>>> {
         let ws = admin_workspace(ctx)?;
         let m = Module::parse(&module)
             .ok_or_else(|| Error::bad_input("module", format!("unknown module `{module}`")))?;
@@ -703,13 +703,13 @@ impl AdminMutation {
         }
         .await;
         let disabled = tx.finish(ctx, result).await?;
-        Ok(Module::ALL
+        Ok(Some(Module::ALL
             .iter()
             .map(|m| ModuleSwitch {
                 module: m.name().to_string(),
                 enabled: !disabled.iter().any(|d| d == m.name()),
             })
-            .collect())
+            .collect()))
     }
 }
 

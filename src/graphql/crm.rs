@@ -132,7 +132,7 @@ impl CrmQuery {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Connection<CrmAccount>> {
+    ) -> Result<Option<Connection<CrmAccount>>> {
         let access = ctx.access()?;
         access.staff_only()?;
         let page = connection::name_id_page(ctx, "a", first, after.as_deref())?;
@@ -154,6 +154,6 @@ impl CrmQuery {
             .into_iter()
             .map(|r| CrmAccount::listed(ctx, r))
             .collect::<Result<Vec<_>>>()?;
-        Ok(Connection::page(nodes, &page, total))
+        Ok(Some(Connection::page(nodes, &page, total)))
     }
 }

@@ -5,7 +5,8 @@ use async_graphql::{Context, Enum, ID, Object};
 use super::connection::{self, Connection, Node};
 use super::crm::CrmAccount;
 use super::loaders::{AccountId, InvoiceId, LinesOf, ProjectId};
-use super::projects::{Project, cents};
+use super::projects::Project;
+use super::scalars::{Date, Decimal};
 use super::{ContextExt, parse_id};
 use crate::access::catalog::{field, relation};
 use crate::access::{Grant, Grants, Module};
@@ -126,24 +127,24 @@ impl Invoice {
             .and_then(|s| InvoiceStatus::parse(s))
     }
 
-    async fn issue_date(&self) -> Option<chrono::NaiveDate> {
-        self.grants.reveal(ISSUE_DATE, self.row.issue_date).flatten()
+    async fn issue_date(&self) -> Option<Date> {
+        self.grants.reveal(ISSUE_DATE, self.row.issue_date).flatten().map(Date)
     }
 
-    async fn due_date(&self) -> Option<chrono::NaiveDate> {
-        self.grants.reveal(DUE_DATE, self.row.due_date).flatten()
+    async fn due_date(&self) -> Option<Date> {
+        self.grants.reveal(DUE_DATE, self.row.due_date).flatten().map(Date)
     }
 
-    async fn total(&self) -> Option<f64> {
-        self.grants.reveal(TOTAL, cents(self.row.total_cents))
+    async fn total(&self) -> Option<Decimal> {
+        self.grants.reveal(TOTAL, self.row.total_cents).map(Decimal::from_cents)
     }
 
     async fn currency(&self) -> Option<&str> {
         self.grants.reveal(CURRENCY, self.row.currency.as_str())
     }
 
-    async fn paid_amount(&self) -> Option<f64> {
-        self.grants.reveal(PAID_AMOUNT, cents(self.row.paid_cents))
+    async fn paid_amount(&self) -> Option<Decimal> {
+        self.grants.reveal(PAID_AMOUNT, self.row.paid_cents).map(Decimal::from_cents)
     }
 
     /// Needs `crm` access (workspace roles).
@@ -187,12 +188,12 @@ impl InvoiceLine {
         self.0.quantity
     }
 
-    async fn unit_price(&self) -> f64 {
-        cents(self.0.unit_price_cents)
+    async fn unit_price(&self) -> Decimal {
+        Decimal::from_cents(self.0.unit_price_cents)
     }
 
-    async fn amount(&self) -> f64 {
-        cents(self.0.amount_cents)
+    async fn amount(&self) -> Decimal {
+        Decimal::from_cents(self.0.amount_cents)
     }
 }
 
@@ -209,7 +210,7 @@ impl InvoicesQuery {
         kind: Option<InvoiceKind>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Connection<Invoice>> {
+    ) -> Result<Option<Connection<Invoice>>> {
         let access = ctx.access()?;
         access.root(Module::Invoices)?;
         let page = connection::number_page(ctx, first, after.as_deref())?;
@@ -232,7 +233,7 @@ impl InvoicesQuery {
             .into_iter()
             .map(|r| Invoice::listed(ctx, r))
             .collect::<Result<Vec<_>>>()?;
-        Ok(Connection::page(nodes, &page, total))
+        Ok(Some(Connection::page(nodes, &page, total)))
     }
 
     async fn invoice(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Invoice>> {

@@ -4,6 +4,7 @@ use async_graphql::{Context, ID, Object};
 
 use super::connection::{self, Connection, Node};
 use super::loaders::{ArticleId, StaffId};
+use super::scalars::DateTime;
 use super::users::User;
 use super::{ContextExt, parse_id};
 use crate::access::catalog::{field, relation};
@@ -64,8 +65,8 @@ impl KbArticle {
             .flatten()
     }
 
-    async fn updated_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
-        self.grants.reveal(UPDATED_AT, self.row.updated_at)
+    async fn updated_at(&self) -> Option<DateTime> {
+        self.grants.reveal(UPDATED_AT, self.row.updated_at).map(DateTime)
     }
 
     async fn author(&self, ctx: &Context<'_>) -> Result<Option<User>> {
@@ -98,7 +99,7 @@ impl KnowledgeBaseQuery {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Connection<KbArticle>> {
+    ) -> Result<Option<Connection<KbArticle>>> {
         let access = ctx.access()?;
         access.root(Module::KnowledgeBase)?;
         let page = connection::name_id_page(ctx, "k", first, after.as_deref())?;
@@ -120,7 +121,7 @@ impl KnowledgeBaseQuery {
             .into_iter()
             .map(|r| KbArticle::listed(ctx, r))
             .collect::<Result<Vec<_>>>()?;
-        Ok(Connection::page(nodes, &page, total))
+        Ok(Some(Connection::page(nodes, &page, total)))
     }
 
     async fn article(&self, ctx: &Context<'_>, id: ID) -> Result<Option<KbArticle>> {

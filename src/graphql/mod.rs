@@ -17,6 +17,7 @@ mod mutations;
 mod ordering;
 mod projects;
 mod response_size;
+pub mod scalars;
 mod tasks;
 mod users;
 mod viewer;
@@ -70,7 +71,12 @@ pub fn build_schema(limits: Limits) -> PortalSchema {
 
 /// The SDL that `schema.graphql` must equal.
 pub fn sdl() -> String {
-    build_schema(Limits::default()).sdl()
+    sdl_of(&build_schema(Limits::default()))
+}
+
+/// A schema's SDL as introspection describes it: with each scalar's `@specifiedBy`.
+pub fn sdl_of(schema: &PortalSchema) -> String {
+    schema.sdl_with_options(async_graphql::SDLExportOptions::new().include_specified_by())
 }
 
 /// What one request carries: the caller (absent when anonymous) and its loader.

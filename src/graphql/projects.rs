@@ -7,6 +7,7 @@ use super::connection::{self, Connection, Node};
 use super::crm::CrmAccount;
 use super::loaders::{AccountId, ProjectId, StaffId, SubprojectCountOf, SubprojectsOf, TaskCountOf, TasksOf};
 use super::tasks::Task;
+use super::scalars::{Date, Decimal};
 use super::users::User;
 use super::viewer::GrantSet;
 use super::{ContextExt, parse_id};
@@ -107,12 +108,12 @@ impl Project {
             .and_then(|s| ProjectStatus::parse(s))
     }
 
-    async fn start_date(&self) -> Option<chrono::NaiveDate> {
-        self.grants.reveal(START_DATE, self.row.start_date).flatten()
+    async fn start_date(&self) -> Option<Date> {
+        self.grants.reveal(START_DATE, self.row.start_date).flatten().map(Date)
     }
 
-    async fn end_date(&self) -> Option<chrono::NaiveDate> {
-        self.grants.reveal(END_DATE, self.row.end_date).flatten()
+    async fn end_date(&self) -> Option<Date> {
+        self.grants.reveal(END_DATE, self.row.end_date).flatten().map(Date)
     }
 
     /// Percent complete.
@@ -275,12 +276,12 @@ pub struct Budget {
 /// A project's budget; all fields show whenever the relation does.
 #[Object]
 impl Budget {
-    async fn amount(&self) -> f64 {
-        cents(self.row.amount_cents)
+    async fn amount(&self) -> Decimal {
+        Decimal::from_cents(self.row.amount_cents)
     }
 
-    async fn spent(&self) -> f64 {
-        cents(self.row.spent_cents)
+    async fn spent(&self) -> Decimal {
+        Decimal::from_cents(self.row.spent_cents)
     }
 
     async fn currency(&self) -> &str {
@@ -291,10 +292,6 @@ impl Budget {
     async fn client_access(&self) -> Option<bool> {
         self.grants.staff_only(self.row.client_access)
     }
-}
-
-pub fn cents(c: i64) -> f64 {
-    c as f64 / 100.0
 }
 
 #[derive(Default)]
@@ -309,7 +306,7 @@ impl ProjectsQuery {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Connection<Project>> {
+    ) -> Result<Option<Connection<Project>>> {
         let access = ctx.access()?;
         access.root(Module::Projects)?;
         let page = connection::name_id_page(ctx, "p", first, after.as_deref())?;
@@ -331,7 +328,7 @@ impl ProjectsQuery {
             .into_iter()
             .map(|r| Project::listed(ctx, r))
             .collect::<Result<Vec<_>>>()?;
-        Ok(Connection::page(nodes, &page, total))
+        Ok(Some(Connection::page(nodes, &page, total)))
     }
 
     async fn project(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Project>> {

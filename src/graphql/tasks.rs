@@ -5,6 +5,7 @@ use async_graphql::{Context, Enum, ID, Object};
 use super::connection::{self, Connection, Node};
 use super::loaders::{CommentCountOf, CommentsOf, ExternalUserId, ProjectId, StaffId, TaskId};
 use super::projects::{Project, project_tasks};
+use super::scalars::{Date, DateTime};
 use super::users::{CommentAuthor, PortalUser, User};
 use super::{ContextExt, parse_id};
 use crate::access::catalog::{field, relation};
@@ -140,8 +141,8 @@ impl Task {
             .and_then(|s| TaskPriority::parse(s))
     }
 
-    async fn due_date(&self) -> Option<chrono::NaiveDate> {
-        self.grants.reveal(DUE_DATE, self.row.due_date).flatten()
+    async fn due_date(&self) -> Option<Date> {
+        self.grants.reveal(DUE_DATE, self.row.due_date).flatten().map(Date)
     }
 
     async fn estimated_hours(&self) -> Option<f64> {
@@ -150,12 +151,12 @@ impl Task {
             .flatten()
     }
 
-    async fn created_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
-        self.grants.reveal(CREATED_AT, self.row.created_at)
+    async fn created_at(&self) -> Option<DateTime> {
+        self.grants.reveal(CREATED_AT, self.row.created_at).map(DateTime)
     }
 
-    async fn completed_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
-        self.grants.reveal(COMPLETED_AT, self.row.completed_at).flatten()
+    async fn completed_at(&self) -> Option<DateTime> {
+        self.grants.reveal(COMPLETED_AT, self.row.completed_at).flatten().map(DateTime)
     }
 
     async fn assignee(&self, ctx: &Context<'_>) -> Result<Option<User>> {
@@ -258,8 +259,8 @@ impl Comment {
         &self.row.body
     }
 
-    async fn created_at(&self) -> chrono::DateTime<chrono::Utc> {
-        self.row.created_at
+    async fn created_at(&self) -> DateTime {
+        DateTime(self.row.created_at)
     }
 
     async fn author(&self, ctx: &Context<'_>) -> Result<Option<CommentAuthor>> {
@@ -295,7 +296,7 @@ impl TasksQuery {
         project_id: ID,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Connection<Task>> {
+    ) -> Result<Option<Connection<Task>>> {
         let access = ctx.access()?;
         access.root(Module::Tasks)?;
         let project = parse_id("projectId", &project_id)?;
@@ -310,9 +311,9 @@ impl TasksQuery {
             return Err(Error::NotFound);
         }
         if !access.project_grants(Some(project)).names(Module::Tasks) {
-            return Ok(Connection::empty());
+            return Ok(Some(Connection::empty()));
         }
-        project_tasks(ctx, project, page).await
+        project_tasks(ctx, project, page).await.map(Some)
     }
 
     async fn task(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Task>> {

@@ -110,10 +110,10 @@ impl ViewerQuery {
     }
 
     /// What roles can grant (admins only).
-    async fn permission_catalog(&self, ctx: &Context<'_>) -> Result<Vec<CatalogModule>> {
+    async fn permission_catalog(&self, ctx: &Context<'_>) -> Result<Option<Vec<CatalogModule>>> {
         ctx.access()?.admin_only()?;
         let strings = |l: &[&str]| l.iter().map(|s| s.to_string()).collect();
-        Ok(Module::ALL
+        Ok(Some(Module::ALL
             .iter()
             .map(|m| {
                 let spec = &CATALOG[*m as usize];
@@ -127,6 +127,6 @@ impl ViewerQuery {
                     notifications: strings(spec.notifications),
                 }
             })
-            .collect())
+            .collect()))
     }
 }
