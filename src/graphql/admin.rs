@@ -30,7 +30,7 @@ pub struct Role(pub models::Role);
 
 #[Object]
 impl Role {
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
 
@@ -75,13 +75,13 @@ impl Role {
     }
 }
 
-/// An external user (a client's contact), as admins see them.
+/// An external user (a client's contact): `id` and `name`; the rest for staff only.
 #[derive(Clone)]
 pub struct ExternalUser(pub models::ExternalUser);
 
 #[Object(name = "ExternalUser")]
 impl ExternalUser {
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
 
@@ -89,16 +89,21 @@ impl ExternalUser {
         &self.0.name
     }
 
-    async fn email(&self) -> &str {
-        &self.0.email
+    /// Staff callers only.
+    async fn email(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        Ok(staff_caller(ctx)?.then_some(self.0.email.as_str()))
     }
 
-    /// Whether they may use the portal at all.
-    async fn portal_access(&self) -> bool {
-        self.0.portal_access
+    /// Whether they may use the portal at all (staff callers only).
+    async fn portal_access(&self, ctx: &Context<'_>) -> Result<Option<bool>> {
+        Ok(staff_caller(ctx)?.then_some(self.0.portal_access))
     }
 
+    /// Staff callers only.
     async fn account(&self, ctx: &Context<'_>) -> Result<Option<CrmAccount>> {
+        if !staff_caller(ctx)? {
+            return Ok(None);
+        }
         let row = ctx.loader().load_one(AccountId(self.0.account_id)).await?;
         row.map(|r| CrmAccount::new(ctx, r)).transpose()
     }
@@ -115,6 +120,11 @@ impl ExternalUser {
             .unwrap_or_default();
         Ok(Some(roles.into_iter().map(Role).collect()))
     }
+}
+
+/// Whether the caller runs the workspace: an external user's contact data is theirs.
+fn staff_caller(ctx: &Context<'_>) -> Result<bool> {
+    Ok(ctx.access()?.staff_only().is_ok())
 }
 
 /// A member of a project's organization.
@@ -163,7 +173,7 @@ impl OperationType {
 
 /// One audited request of an external user or of a preview.
 #[derive(Clone)]
-pub struct AuditEvent(models::AuditEvent);
+pub struct AuditEvent(pub(crate) models::AuditEvent);
 
 impl Node for AuditEvent {
     fn cursor(&self) -> String {
@@ -177,7 +187,7 @@ impl Node for AuditEvent {
 
 #[Object]
 impl AuditEvent {
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
 

@@ -51,7 +51,7 @@ impl Node for CrmAccount {
 /// A client account.
 #[Object]
 impl CrmAccount {
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.row.id.to_string())
     }
 

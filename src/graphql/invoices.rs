@@ -105,7 +105,7 @@ impl Node for Invoice {
 /// An invoice or an estimate.
 #[Object]
 impl Invoice {
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.row.id.to_string())
     }
 

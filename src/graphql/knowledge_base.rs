@@ -47,7 +47,7 @@ impl Node for KbArticle {
 
 #[Object]
 impl KbArticle {
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.row.id.to_string())
     }
 

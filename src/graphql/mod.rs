@@ -14,6 +14,7 @@ mod knowledge_base;
 mod limits;
 pub mod loaders;
 mod mutations;
+mod node;
 mod ordering;
 mod projects;
 mod response_size;
@@ -44,6 +45,7 @@ pub type PortalSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 #[graphql(name = "Query")]
 pub struct QueryRoot(
     viewer::ViewerQuery,
+    node::NodeQuery,
     crm::CrmQuery,
     projects::ProjectsQuery,
     tasks::TasksQuery,

@@ -88,7 +88,7 @@ impl Node for Project {
 
 #[Object]
 impl Project {
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.row.id.to_string())
     }
 
@@ -249,12 +249,12 @@ pub async fn project_tasks(ctx: &Context<'_>, project: Uuid, page: Page<Uuid>) -
 }
 
 #[derive(Clone)]
-pub struct ProjectStage(models::ProjectStage);
+pub struct ProjectStage(pub(crate) models::ProjectStage);
 
 /// A stage of the workspace's project pipeline.
 #[Object]
 impl ProjectStage {
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
 

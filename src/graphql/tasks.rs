@@ -6,7 +6,8 @@ use super::connection::{self, Connection, Node};
 use super::loaders::{CommentCountOf, CommentsOf, ExternalUserId, ProjectId, StaffId, TaskId};
 use super::projects::{Project, project_tasks};
 use super::scalars::{Date, DateTime};
-use super::users::{CommentAuthor, PortalUser, User};
+use super::admin::ExternalUser;
+use super::users::{CommentAuthor, User};
 use super::{ContextExt, parse_id};
 use crate::access::catalog::{field, relation};
 use crate::access::{Grant, Grants, Module};
@@ -115,7 +116,7 @@ impl Node for Task {
 
 #[Object]
 impl Task {
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.row.id.to_string())
     }
 
@@ -251,7 +252,7 @@ impl Node for Comment {
 /// A comment on a task; all fields show whenever the relation does.
 #[Object]
 impl Comment {
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.row.id.to_string())
     }
 
@@ -273,7 +274,10 @@ impl Comment {
             return Ok(None);
         };
         let user = ctx.loader().load_one(ExternalUserId(id)).await?;
-        Ok(user.map(|u| CommentAuthor::PortalUser(PortalUser::new(ctx, u, staff))))
+        Ok(user.map(|u| {
+            ctx.note_returned(u.id);
+            CommentAuthor::ExternalUser(ExternalUser(u))
+        }))
     }
 
     /// Staff only.

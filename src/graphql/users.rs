@@ -1,11 +1,12 @@
-//! People as relation targets: staff (`User`) and external users (`PortalUser`).
+//! People as relation targets: staff (`User`) and external users (`ExternalUser`).
 //! They follow the relation that leads to them: `id` and `name`, `email` for staff only.
 
 use async_graphql::{Context, ID, Object, Union};
 
 use super::ContextExt;
 
-use crate::db::models::{ExternalUser, StaffUser};
+use super::admin::ExternalUser;
+use crate::db::models::StaffUser;
 
 #[derive(Clone)]
 pub struct User {
@@ -24,7 +25,7 @@ impl User {
 /// A staff member of the workspace.
 #[Object]
 impl User {
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.row.id.to_string())
     }
 
@@ -38,40 +39,16 @@ impl User {
     }
 }
 
-#[derive(Clone)]
-pub struct PortalUser {
-    row: ExternalUser,
-    staff_caller: bool,
-}
-
-impl PortalUser {
-    /// An external user resolved into the response (noted for the audit).
-    pub fn new(ctx: &Context<'_>, row: ExternalUser, staff_caller: bool) -> PortalUser {
-        ctx.note_returned(row.id);
-        PortalUser { row, staff_caller }
-    }
-}
-
-/// An external user (a client's contact).
-#[Object]
-impl PortalUser {
-    async fn id(&self) -> ID {
-        ID(self.row.id.to_string())
-    }
-
-    async fn name(&self) -> &str {
-        &self.row.name
-    }
-
-    /// Staff callers only.
-    async fn email(&self) -> Option<&str> {
-        self.staff_caller.then_some(self.row.email.as_str())
-    }
+/// A person the caller may know: a staff member or an external user.
+#[derive(Union, Clone)]
+pub enum Person {
+    User(User),
+    ExternalUser(ExternalUser),
 }
 
 /// Who wrote a comment.
 #[derive(Union, Clone)]
 pub enum CommentAuthor {
     User(User),
-    PortalUser(PortalUser),
+    ExternalUser(ExternalUser),
 }

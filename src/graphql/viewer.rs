@@ -1,11 +1,13 @@
 //! `viewer` (who is calling, and their merged workspace-wide grants) and the admin's
 //! `permissionCatalog`.
 
-use async_graphql::{Context, Enum, ID, Object, SimpleObject};
+use async_graphql::{Context, Enum, Object, SimpleObject};
 
 use super::ContextExt;
 use super::crm::CrmAccount;
-use super::loaders::AccountId;
+use super::admin::ExternalUser;
+use super::loaders::{AccountId, ExternalUserId, StaffId};
+use super::users::{Person, User};
 use crate::access::catalog::CATALOG;
 use crate::access::{Caller, GrantKind, Grants, Module};
 use crate::error::Result;
@@ -48,11 +50,25 @@ pub enum CallerKind {
 
 pub struct Viewer;
 
-/// The caller.
+/// The caller. It has no id of its own (normalised client caches key records by id):
+/// the caller's own record is `user`.
 #[Object]
 impl Viewer {
-    async fn id(&self, ctx: &Context<'_>) -> Result<ID> {
-        Ok(ID(ctx.identity()?.id.to_string()))
+    /// The caller as a record: a `User` for staff, an `ExternalUser` for external users
+    /// (`null` for a role-set preview).
+    async fn user(&self, ctx: &Context<'_>) -> Result<Option<Person>> {
+        let id = ctx.identity()?.id;
+        let staff = ctx.access()?.staff_only().is_ok();
+        Ok(if staff {
+            let row = ctx.loader().load_one(StaffId(id)).await?;
+            row.map(|u| Person::User(User::new(ctx, u, staff)))
+        } else {
+            let row = ctx.loader().load_one(ExternalUserId(id)).await?;
+            row.map(|u| {
+                ctx.note_returned(u.id);
+                Person::ExternalUser(ExternalUser(u))
+            })
+        })
     }
 
     async fn name(&self, ctx: &Context<'_>) -> Result<String> {
