@@ -7,7 +7,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 BIN := target/debug/portal-gateway
 
-.PHONY: run build test lint unit schema playground chromium clean-db fuzz
+.PHONY: run build test lint schema playground chromium clients fuzz
 
 build: playground
 	$(CARGO) build
@@ -19,7 +19,7 @@ run: build
 	echo "GraphiQL: http://$$LISTEN_ADDR/  (pick a persona at the top)" && \
 	exec $(BIN) serve
 
-test: lint playground chromium
+test: lint playground chromium clients
 	@admin=$$(scripts/pg-url.sh); \
 	if $(CARGO) nextest --version >/dev/null 2>&1; then \
 	  DATABASE_URL=$$admin $(CARGO) nextest run --no-fail-fast; \
@@ -52,6 +52,11 @@ playground:
 
 chromium:
 	@bash playground/install-chromium.sh
+
+# Real GraphQL clients (Apollo Client 4, relay-compiler, relay-runtime) pinned by
+# tests/clients/package-lock.json, run against the server by tests/integration/clients.rs.
+clients:
+	@test tests/clients/node_modules/.package-lock.json -nt tests/clients/package-lock.json || npm ci --prefix tests/clients --no-audit --no-fund
 
 # Benchmarks of issue 5 (figures in BENCHMARKS.md): the portal dashboard under load on
 # 127.0.0.1 only, bounded in time. `bench-peer` adds PostGraphile v5 + RLS and the

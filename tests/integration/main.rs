@@ -7,6 +7,7 @@ mod actions;
 mod admin;
 mod audit;
 mod auth;
+mod clients;
 mod deny_by_default;
 mod edge;
 mod error_hiding;
