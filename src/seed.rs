@@ -9,8 +9,18 @@ use crate::db::queries;
 pub const PERSONAS: [(&str, &str, &str, &str); 5] = [
     ("ada@acme.example", "Ada", "admin", "workspace admin"),
     ("sam@acme.example", "Sam", "staff", "staff"),
-    ("greta@globex.example", "Greta", "external", "Clients; Project Reviewer on Data Warehouse"),
-    ("frank@globex.example", "Frank", "external", "Clients, Freelancers; Project Reviewer on Mobile App"),
+    (
+        "greta@globex.example",
+        "Greta",
+        "external",
+        "Clients; Project Reviewer on Data Warehouse",
+    ),
+    (
+        "frank@globex.example",
+        "Frank",
+        "external",
+        "Clients, Freelancers; Project Reviewer on Mobile App",
+    ),
     ("ivan@initech.example", "Ivan", "external", "Initech Portal"),
 ];
 

@@ -2,8 +2,8 @@
 //! organizations, switches, and the audit log. Admins only; everyone else (staff,
 //! external users, previews) gets `FORBIDDEN`.
 
-use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use super::scalars::DateTime;
+use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use uuid::Uuid;
 
 use super::connection::{self, Connection, Node};
@@ -510,7 +510,9 @@ impl AdminMutation {
         role_id: ID,
         external_user_id: ID,
     ) -> Result<Option<ExternalUser>> {
-        set_assignment(ctx, role_id, external_user_id, true).await.map(Some)
+        set_assignment(ctx, role_id, external_user_id, true)
+            .await
+            .map(Some)
     }
 
     async fn unassign_role(
@@ -519,7 +521,9 @@ impl AdminMutation {
         role_id: ID,
         external_user_id: ID,
     ) -> Result<Option<ExternalUser>> {
-        set_assignment(ctx, role_id, external_user_id, false).await.map(Some)
+        set_assignment(ctx, role_id, external_user_id, false)
+            .await
+            .map(Some)
     }
 
     async fn create_external_user(
@@ -569,12 +573,20 @@ impl AdminMutation {
         Ok(Some(id))
     }
 
-    async fn grant_portal_access(&self, ctx: &Context<'_>, external_user_id: ID) -> Result<Option<ExternalUser>> {
+    async fn grant_portal_access(
+        &self,
+        ctx: &Context<'_>,
+        external_user_id: ID,
+    ) -> Result<Option<ExternalUser>> {
         set_portal_access(ctx, external_user_id, true).await.map(Some)
     }
 
     /// Takes effect on the user's next request, whatever their token says.
-    async fn revoke_portal_access(&self, ctx: &Context<'_>, external_user_id: ID) -> Result<Option<ExternalUser>> {
+    async fn revoke_portal_access(
+        &self,
+        ctx: &Context<'_>,
+        external_user_id: ID,
+    ) -> Result<Option<ExternalUser>> {
         set_portal_access(ctx, external_user_id, false).await.map(Some)
     }
 
@@ -713,13 +725,15 @@ impl AdminMutation {
         }
         .await;
         let disabled = tx.finish(ctx, result).await?;
-        Ok(Some(Module::ALL
-            .iter()
-            .map(|m| ModuleSwitch {
-                module: m.name().to_string(),
-                enabled: !disabled.iter().any(|d| d == m.name()),
-            })
-            .collect()))
+        Ok(Some(
+            Module::ALL
+                .iter()
+                .map(|m| ModuleSwitch {
+                    module: m.name().to_string(),
+                    enabled: !disabled.iter().any(|d| d == m.name()),
+                })
+                .collect(),
+        ))
     }
 }
 

@@ -128,15 +128,23 @@ impl Invoice {
     }
 
     async fn issue_date(&self) -> Option<Date> {
-        self.grants.reveal(ISSUE_DATE, self.row.issue_date).flatten().map(Date)
+        self.grants
+            .reveal(ISSUE_DATE, self.row.issue_date)
+            .flatten()
+            .map(Date)
     }
 
     async fn due_date(&self) -> Option<Date> {
-        self.grants.reveal(DUE_DATE, self.row.due_date).flatten().map(Date)
+        self.grants
+            .reveal(DUE_DATE, self.row.due_date)
+            .flatten()
+            .map(Date)
     }
 
     async fn total(&self) -> Option<Decimal> {
-        self.grants.reveal(TOTAL, self.row.total_cents).map(Decimal::from_cents)
+        self.grants
+            .reveal(TOTAL, self.row.total_cents)
+            .map(Decimal::from_cents)
     }
 
     async fn currency(&self) -> Option<&str> {
@@ -144,7 +152,9 @@ impl Invoice {
     }
 
     async fn paid_amount(&self) -> Option<Decimal> {
-        self.grants.reveal(PAID_AMOUNT, self.row.paid_cents).map(Decimal::from_cents)
+        self.grants
+            .reveal(PAID_AMOUNT, self.row.paid_cents)
+            .map(Decimal::from_cents)
     }
 
     /// Needs `crm` access (workspace roles).

@@ -11,7 +11,9 @@ use super::admin::{AuditEvent, ExternalUser, Role};
 use super::crm::CrmAccount;
 use super::invoices::Invoice;
 use super::knowledge_base::KbArticle;
-use super::loaders::{AccountId, ArticleId, CommentId, ExternalUserId, Fetch, InvoiceId, ProjectId, RoleId, StaffId, TaskId};
+use super::loaders::{
+    AccountId, ArticleId, CommentId, ExternalUserId, Fetch, InvoiceId, ProjectId, RoleId, StaffId, TaskId,
+};
 use super::projects::{Project, ProjectStage};
 use super::tasks::{Comment, Task};
 use super::users::User;
@@ -47,7 +49,7 @@ where
     if !allowed {
         return Ok(None);
     }
-    Ok(ctx.loader().load_one(key).await?)
+    ctx.loader().load_one(key).await
 }
 
 #[derive(Default)]
@@ -117,6 +119,8 @@ impl NodeQuery {
         if !admin {
             return Ok(None);
         }
-        Ok(writes::audit_event(&mut conn, ws, id).await?.map(|e| Node::AuditEvent(AuditEvent(e))))
+        Ok(writes::audit_event(&mut conn, ws, id)
+            .await?
+            .map(|e| Node::AuditEvent(AuditEvent(e))))
     }
 }

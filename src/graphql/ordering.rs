@@ -55,10 +55,12 @@ fn flatten<'a>(
 /// Whether `@skip`/`@include` keep a field in the answer.
 fn included(field: &async_graphql::parser::types::Field, variables: &Variables) -> bool {
     field.directives.iter().all(|d| {
-        let flag = d
-            .node
-            .get_argument("if")
-            .and_then(|v| v.node.clone().into_const_with(|name| variables.get(&name).cloned().ok_or(())).ok());
+        let flag = d.node.get_argument("if").and_then(|v| {
+            v.node
+                .clone()
+                .into_const_with(|name| variables.get(&name).cloned().ok_or(()))
+                .ok()
+        });
         match (d.node.name.node.as_str(), flag) {
             ("skip", Some(Value::Boolean(b))) => !b,
             ("include", Some(Value::Boolean(b))) => b,
@@ -69,7 +71,13 @@ fn included(field: &async_graphql::parser::types::Field, variables: &Variables) 
 
 /// Reorders `value` (an object or a list of them) to follow `set`; `direct` are the
 /// fields selected on it without a type condition, which are `null` when missing.
-fn reorder(value: &mut Value, set: &SelectionSet, fragments: &Fragments, direct: &[&Name], variables: &Variables) {
+fn reorder(
+    value: &mut Value,
+    set: &SelectionSet,
+    fragments: &Fragments,
+    direct: &[&Name],
+    variables: &Variables,
+) {
     match value {
         Value::List(items) => items
             .iter_mut()
@@ -134,13 +142,19 @@ impl Extension for SelectionOrderExtension {
     ) -> Response {
         let mut response = next.run(ctx, operation_name).await;
         let doc = self.0.lock().ok().and_then(|mut slot| slot.take());
-        let variables = self.1.lock().ok().and_then(|mut slot| slot.take()).unwrap_or_default();
+        let variables = self
+            .1
+            .lock()
+            .ok()
+            .and_then(|mut slot| slot.take())
+            .unwrap_or_default();
         if let Some(doc) = doc
             && let Some(op) = crate::audit::selected_operation(&doc, operation_name)
         {
             // Every root field failed: async-graphql answers `data: null`, but each was a
             // field error (it has a path), so each root key is `null` on its own.
-            let field_errors = !response.errors.is_empty() && response.errors.iter().all(|e| !e.path.is_empty());
+            let field_errors =
+                !response.errors.is_empty() && response.errors.iter().all(|e| !e.path.is_empty());
             if response.data == Value::Null && field_errors {
                 response.data = Value::Object(Default::default());
             }

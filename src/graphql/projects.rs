@@ -6,8 +6,8 @@ use uuid::Uuid;
 use super::connection::{self, Connection, Node};
 use super::crm::CrmAccount;
 use super::loaders::{AccountId, ProjectId, StaffId, SubprojectCountOf, SubprojectsOf, TaskCountOf, TasksOf};
-use super::tasks::Task;
 use super::scalars::{Date, Decimal};
+use super::tasks::Task;
 use super::users::User;
 use super::viewer::GrantSet;
 use super::{ContextExt, parse_id};
@@ -109,11 +109,17 @@ impl Project {
     }
 
     async fn start_date(&self) -> Option<Date> {
-        self.grants.reveal(START_DATE, self.row.start_date).flatten().map(Date)
+        self.grants
+            .reveal(START_DATE, self.row.start_date)
+            .flatten()
+            .map(Date)
     }
 
     async fn end_date(&self) -> Option<Date> {
-        self.grants.reveal(END_DATE, self.row.end_date).flatten().map(Date)
+        self.grants
+            .reveal(END_DATE, self.row.end_date)
+            .flatten()
+            .map(Date)
     }
 
     /// Percent complete.

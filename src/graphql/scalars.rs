@@ -10,7 +10,10 @@ use chrono::{NaiveDate, SecondsFormat, Utc};
 pub struct Date(pub NaiveDate);
 
 /// A calendar date, ISO 8601 `YYYY-MM-DD` (`2026-03-31`), without a time zone.
-#[Scalar(name = "Date", specified_by_url = "https://scalars.graphql.org/andimarek/local-date.html")]
+#[Scalar(
+    name = "Date",
+    specified_by_url = "https://scalars.graphql.org/andimarek/local-date.html"
+)]
 impl ScalarType for Date {
     fn parse(value: Value) -> InputValueResult<Self> {
         match &value {
@@ -32,13 +35,18 @@ pub struct DateTime(pub chrono::DateTime<Utc>);
 
 /// An instant, RFC 3339 in UTC with milliseconds (`2026-03-31T09:30:00.000Z`). Input
 /// may carry any offset; it is converted to UTC.
-#[Scalar(name = "DateTime", specified_by_url = "https://scalars.graphql.org/andimarek/date-time.html")]
+#[Scalar(
+    name = "DateTime",
+    specified_by_url = "https://scalars.graphql.org/andimarek/date-time.html"
+)]
 impl ScalarType for DateTime {
     fn parse(value: Value) -> InputValueResult<Self> {
         match &value {
             Value::String(s) => chrono::DateTime::parse_from_rfc3339(s)
                 .map(|t| DateTime(t.with_timezone(&Utc)))
-                .map_err(|_| InputValueError::custom("expected an RFC 3339 date-time such as 2026-03-31T09:30:00.000Z")),
+                .map_err(|_| {
+                    InputValueError::custom("expected an RFC 3339 date-time such as 2026-03-31T09:30:00.000Z")
+                }),
             _ => Err(InputValueError::custom(
                 "expected an RFC 3339 date-time as a string such as 2026-03-31T09:30:00.000Z",
             )),
@@ -79,7 +87,9 @@ impl ScalarType for Decimal {
         };
         match &value {
             Value::String(s) if ok(s) => Ok(Decimal(s.clone())),
-            _ => Err(InputValueError::custom("expected a decimal number as a string such as \"1234.50\"")),
+            _ => Err(InputValueError::custom(
+                "expected a decimal number as a string such as \"1234.50\"",
+            )),
         }
     }
 
@@ -108,7 +118,9 @@ mod tests {
         assert!(DateTime::parse(Value::String("31.03.2026".into())).is_err());
         assert!(Date::parse(Value::String("2026-02-30".into())).is_err());
         assert_eq!(
-            Date::parse(Value::String("2026-03-31".into())).unwrap().to_value(),
+            Date::parse(Value::String("2026-03-31".into()))
+                .unwrap()
+                .to_value(),
             Value::String("2026-03-31".into())
         );
     }

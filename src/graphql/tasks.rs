@@ -2,11 +2,11 @@
 
 use async_graphql::{Context, Enum, ID, Object};
 
+use super::admin::ExternalUser;
 use super::connection::{self, Connection, Node};
 use super::loaders::{CommentCountOf, CommentsOf, ExternalUserId, ProjectId, StaffId, TaskId};
 use super::projects::{Project, project_tasks};
 use super::scalars::{Date, DateTime};
-use super::admin::ExternalUser;
 use super::users::{CommentAuthor, User};
 use super::{ContextExt, parse_id};
 use crate::access::catalog::{field, relation};
@@ -143,7 +143,10 @@ impl Task {
     }
 
     async fn due_date(&self) -> Option<Date> {
-        self.grants.reveal(DUE_DATE, self.row.due_date).flatten().map(Date)
+        self.grants
+            .reveal(DUE_DATE, self.row.due_date)
+            .flatten()
+            .map(Date)
     }
 
     async fn estimated_hours(&self) -> Option<f64> {
@@ -157,7 +160,10 @@ impl Task {
     }
 
     async fn completed_at(&self) -> Option<DateTime> {
-        self.grants.reveal(COMPLETED_AT, self.row.completed_at).flatten().map(DateTime)
+        self.grants
+            .reveal(COMPLETED_AT, self.row.completed_at)
+            .flatten()
+            .map(DateTime)
     }
 
     async fn assignee(&self, ctx: &Context<'_>) -> Result<Option<User>> {

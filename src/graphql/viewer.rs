@@ -4,8 +4,8 @@
 use async_graphql::{Context, Enum, Object, SimpleObject};
 
 use super::ContextExt;
-use super::crm::CrmAccount;
 use super::admin::ExternalUser;
+use super::crm::CrmAccount;
 use super::loaders::{AccountId, ExternalUserId, StaffId};
 use super::users::{Person, User};
 use crate::access::catalog::CATALOG;
@@ -129,20 +129,22 @@ impl ViewerQuery {
     async fn permission_catalog(&self, ctx: &Context<'_>) -> Result<Option<Vec<CatalogModule>>> {
         ctx.access()?.admin_only()?;
         let strings = |l: &[&str]| l.iter().map(|s| s.to_string()).collect();
-        Ok(Some(Module::ALL
-            .iter()
-            .map(|m| {
-                let spec = &CATALOG[*m as usize];
-                CatalogModule {
-                    module: spec.name.to_string(),
-                    type_name: spec.type_name.to_string(),
-                    always_visible: strings(spec.always_visible),
-                    fields: strings(spec.fields),
-                    relations: strings(spec.relations),
-                    actions: strings(spec.actions),
-                    notifications: strings(spec.notifications),
-                }
-            })
-            .collect()))
+        Ok(Some(
+            Module::ALL
+                .iter()
+                .map(|m| {
+                    let spec = &CATALOG[*m as usize];
+                    CatalogModule {
+                        module: spec.name.to_string(),
+                        type_name: spec.type_name.to_string(),
+                        always_visible: strings(spec.always_visible),
+                        fields: strings(spec.fields),
+                        relations: strings(spec.relations),
+                        actions: strings(spec.actions),
+                        notifications: strings(spec.notifications),
+                    }
+                })
+                .collect(),
+        ))
     }
 }

@@ -42,10 +42,10 @@ async fn apollo_and_relay_clients_work_against_the_demo() {
 const PROJECT: &str = "id name description status startDate endDate progress stage { id name position } \
     owner { id name email } budget { amount spent currency clientAccess } account { id name } parent { id } \
     archived sharedWithAccount ownOrganization myGrants { module fields relations actions } \
-    members { user { id } } tasks(first: 100) { totalCount nodes { id title } } subprojects { totalCount nodes { id } }";
+    members { user { id } } tasks(first: 20) { totalCount nodes { id title } } subprojects { totalCount nodes { id } }";
 const TASK: &str = "id title description status priority dueDate estimatedHours createdAt completedAt \
     assignee { id name email } owner { id } project { id name } internal \
-    comments(first: 100) { totalCount nodes { id body createdAt internal author { __typename \
+    comments(first: 20) { totalCount nodes { id body createdAt internal author { __typename \
     ... on User { id name email } ... on ExternalUser { id name email portalAccess account { id } roles { id } } } } }";
 const INVOICE: &str = "id number kind status issueDate dueDate total currency paidAmount account { id name } \
     project { id } lines { description quantity unitPrice amount }";
@@ -57,8 +57,8 @@ async fn every_id(app: &TestApp) -> Vec<(&'static str, &'static str, String)> {
     let r = app
         .query_as(
             SAM,
-            "{ projects(first: 100) { nodes { id tasks(first: 100) { nodes { id comments(first: 100) { nodes { id } } } } } } \
-             invoices(first: 100) { nodes { id } } articles(first: 100) { nodes { id } } accounts(first: 100) { nodes { id } } }",
+            "{ projects(first: 20) { nodes { id tasks(first: 20) { nodes { id comments(first: 20) { nodes { id } } } } } } \
+             invoices(first: 20) { nodes { id } } articles(first: 20) { nodes { id } } accounts(first: 20) { nodes { id } } }",
         )
         .await;
     let ids = |v: &Value| -> Vec<String> {
@@ -79,9 +79,21 @@ async fn every_id(app: &TestApp) -> Vec<(&'static str, &'static str, String)> {
             }
         }
     }
-    out.extend(ids(&r["data"]["invoices"]).into_iter().map(|i| ("invoice", INVOICE, i)));
-    out.extend(ids(&r["data"]["articles"]).into_iter().map(|i| ("article", ARTICLE, i)));
-    out.extend(ids(&r["data"]["accounts"]).into_iter().map(|i| ("account", ACCOUNT, i)));
+    out.extend(
+        ids(&r["data"]["invoices"])
+            .into_iter()
+            .map(|i| ("invoice", INVOICE, i)),
+    );
+    out.extend(
+        ids(&r["data"]["articles"])
+            .into_iter()
+            .map(|i| ("article", ARTICLE, i)),
+    );
+    out.extend(
+        ids(&r["data"]["accounts"])
+            .into_iter()
+            .map(|i| ("account", ACCOUNT, i)),
+    );
     assert!(out.len() > 20, "{r}");
     out
 }
@@ -97,7 +109,11 @@ async fn node_hiding_and_scope_are_the_typed_lookups() {
     for email in [GRETA, FRANK, IVAN, SAM] {
         let token = app.token(email).await;
         let absent = app
-            .post(Some(&token), "query($id: ID!) { node(id: $id) { id } }", json!({ "id": missing }))
+            .post(
+                Some(&token),
+                "query($id: ID!) { node(id: $id) { id } }",
+                json!({ "id": missing }),
+            )
             .await;
         assert_eq!(absent, json!({ "data": { "node": null } }), "{email}");
         let (mut seen, mut hidden) = (0, 0);
@@ -106,7 +122,10 @@ async fn node_hiding_and_scope_are_the_typed_lookups() {
             let node = app
                 .post(
                     Some(&token),
-                    &format!("query($id: ID!) {{ node(id: $id) {{ __typename id ... on Node {{ id }} {} }} }}", on_type(field, selection)),
+                    &format!(
+                        "query($id: ID!) {{ node(id: $id) {{ __typename id ... on Node {{ id }} {} }} }}",
+                        on_type(field, selection)
+                    ),
                     vars.clone(),
                 )
                 .await;
@@ -117,9 +136,16 @@ async fn node_hiding_and_scope_are_the_typed_lookups() {
                 hidden += 1;
                 if *field != "comment" {
                     let typed = app
-                        .post(Some(&token), &format!("query($id: ID!) {{ {field}(id: $id) {{ id }} }}"), vars)
+                        .post(
+                            Some(&token),
+                            &format!("query($id: ID!) {{ {field}(id: $id) {{ id }} }}"),
+                            vars,
+                        )
                         .await;
-                    assert!(typed["data"][field].is_null(), "{email} {field} {id} is null by node but not by {field}(id): {typed}");
+                    assert!(
+                        typed["data"][field].is_null(),
+                        "{email} {field} {id} is null by node but not by {field}(id): {typed}"
+                    );
                 }
                 continue;
             }
@@ -128,16 +154,26 @@ async fn node_hiding_and_scope_are_the_typed_lookups() {
                 continue;
             }
             let typed = app
-                .post(Some(&token), &format!("query($id: ID!) {{ {field}(id: $id) {{ {selection} }} }}"), vars)
+                .post(
+                    Some(&token),
+                    &format!("query($id: ID!) {{ {field}(id: $id) {{ {selection} }} }}"),
+                    vars,
+                )
                 .await;
             let mut found = node["data"]["node"].clone();
             found.as_object_mut().unwrap().remove("__typename");
-            assert_eq!(found, typed["data"][field], "{email} {field} {id}: node(id) shows what {field}(id) shows");
+            assert_eq!(
+                found, typed["data"][field],
+                "{email} {field} {id}: node(id) shows what {field}(id) shows"
+            );
         }
         if email == SAM {
             assert_eq!(hidden, 0, "staff find every record by id");
         } else {
-            assert!(seen > 0 && hidden > 0, "{email}: {seen} found, {hidden} out of scope");
+            assert!(
+                seen > 0 && hidden > 0,
+                "{email}: {seen} found, {hidden} out of scope"
+            );
         }
     }
 }
@@ -159,11 +195,12 @@ fn on_type(field: &str, selection: &str) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn node_hiding_of_comments_follows_the_task() {
     let app = TestApp::demo().await;
+    let mut checked = 0;
     for email in [GRETA, FRANK, IVAN] {
         let r = app
             .query_as(
                 email,
-                "{ projects(first: 100) { nodes { tasks(first: 100) { nodes { id comments(first: 100) { nodes { id body createdAt internal author { __typename } } } } } } } }",
+                "{ projects(first: 20) { nodes { tasks(first: 20) { nodes { id comments(first: 20) { nodes { id body createdAt internal author { __typename } } } } } } } }",
             )
             .await;
         let listed: Vec<Value> = r["data"]["projects"]["nodes"]
@@ -182,8 +219,10 @@ async fn node_hiding_of_comments_follows_the_task() {
                 )
                 .await;
             assert_eq!(&found["data"]["node"], c, "{email}");
+            checked += 1;
         }
     }
+    assert!(checked > 0, "the demo shows some comment to an external persona");
 }
 
 /// The refused root field is null on its own: the rest of the answer stands, and the
@@ -206,10 +245,16 @@ async fn clients_see_a_refusal_null_alone_and_the_viewer_as_its_user() {
     assert_eq!(user["__typename"], "ExternalUser", "{r}");
     assert_eq!(user["name"], "Greta", "{r}");
     let by_node = app
-        .query_vars(GRETA, "query($id: ID!) { node(id: $id) { __typename id } }", json!({ "id": user["id"] }))
+        .query_vars(
+            GRETA,
+            "query($id: ID!) { node(id: $id) { __typename id } }",
+            json!({ "id": user["id"] }),
+        )
         .await;
     assert_eq!(by_node["data"]["node"]["__typename"], "ExternalUser", "{by_node}");
-    let staff = app.query_as(SAM, "{ viewer { user { __typename ... on User { id email } } } }").await;
+    let staff = app
+        .query_as(SAM, "{ viewer { user { __typename ... on User { id email } } } }")
+        .await;
     assert_eq!(staff["data"]["viewer"]["user"]["__typename"], "User", "{staff}");
     assert_eq!(staff["data"]["viewer"]["user"]["email"], SAM, "{staff}");
 }
@@ -222,8 +267,8 @@ async fn clients_get_one_text_form_for_money_and_dates() {
     let r = app
         .query_as(
             SAM,
-            "{ invoices(first: 100) { nodes { total paidAmount lines { unitPrice amount } } } \
-               projects(first: 100) { nodes { startDate budget { amount spent } tasks { nodes { createdAt } } } } }",
+            "{ invoices(first: 20) { nodes { total paidAmount lines { unitPrice amount } } } \
+               projects(first: 20) { nodes { startDate budget { amount spent } tasks { nodes { createdAt } } } } }",
         )
         .await;
     let text = r.to_string();
@@ -235,8 +280,14 @@ async fn clients_get_one_text_form_for_money_and_dates() {
             assert!(s.split_once('.').is_some_and(|(_, f)| f.len() == 2), "{s}");
         }
     }
-    let created = r["data"]["projects"]["nodes"][0]["tasks"]["nodes"][0]["createdAt"].as_str().unwrap().to_string();
-    assert!(created.ends_with('Z') && created.len() == "2026-01-06T10:00:00.000Z".len(), "{created}");
+    let created = r["data"]["projects"]["nodes"][0]["tasks"]["nodes"][0]["createdAt"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        created.ends_with('Z') && created.len() == "2026-01-06T10:00:00.000Z".len(),
+        "{created}"
+    );
     let ada = app.token("ada@acme.example").await;
     let bad = app
         .post(
@@ -245,6 +296,12 @@ async fn clients_get_one_text_form_for_money_and_dates() {
             json!({}),
         )
         .await;
-    let message = bad["errors"][0]["message"].as_str().unwrap_or_default().to_string();
-    assert!(message.contains("DateTime") && !message.contains("chrono") && !message.contains("Utc"), "{bad}");
+    let message = bad["errors"][0]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        message.contains("DateTime") && !message.contains("chrono") && !message.contains("Utc"),
+        "{bad}"
+    );
 }
