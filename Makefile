@@ -1,4 +1,4 @@
-# portal-gateway. `make run` serves the demo; `make test` runs every check.
+# portal-gateway. `make run` serves the demo (keeping the database); `make test` runs every check.
 # PostgreSQL: DATABASE_URL, else 127.0.0.1:5432, else a private cluster under target/pg
 # (see scripts/pg-url.sh).
 
@@ -7,19 +7,25 @@ SHELL := /bin/bash
 CARGO ?= cargo
 BIN := target/debug/portal-gateway
 
-.PHONY: run build test lint schema playground chromium clients fuzz
+.PHONY: run reset-demo build test lint schema playground chromium http-audit clients fuzz
 
 build: playground
 	$(CARGO) build
 
+# Keeps the database: binds the port first, migrates, seeds the demo only when it is
+# missing, serves. `make reset-demo` starts the demo over.
 run: build
 	@url=$$(scripts/pg-url.sh portal_gateway); \
 	export DATABASE_URL=$$url DEV_MODE=$${DEV_MODE:-true} LISTEN_ADDR=$${LISTEN_ADDR:-127.0.0.1:8080}; \
-	$(BIN) migrate && $(BIN) seed demo && \
-	echo "GraphiQL: http://$$LISTEN_ADDR/  (pick a persona at the top)" && \
-	exec $(BIN) serve
+	echo "GraphiQL: http://$$LISTEN_ADDR/  (pick a persona at the top; make reset-demo starts the demo over)"; \
+	exec $(BIN) serve --migrate --seed-demo
 
-test: lint playground chromium clients
+reset-demo: build
+	@url=$$(scripts/pg-url.sh portal_gateway); \
+	export DATABASE_URL=$$url; \
+	$(BIN) migrate && $(BIN) seed demo --reset
+
+test: lint playground chromium http-audit clients
 	@admin=$$(scripts/pg-url.sh); \
 	if $(CARGO) nextest --version >/dev/null 2>&1; then \
 	  DATABASE_URL=$$admin $(CARGO) nextest run --no-fail-fast; \
@@ -52,6 +58,11 @@ playground:
 
 chromium:
 	@bash playground/install-chromium.sh
+
+# graphql-http's GraphQL-over-HTTP audits (pinned by tests/http-audit/package-lock.json),
+# run against the real server by the integration test `http::graphql_http_audit`.
+http-audit:
+	@test -f tests/http-audit/node_modules/graphql-http/package.json || npm ci --prefix tests/http-audit --no-audit --no-fund
 
 # Real GraphQL clients (Apollo Client 4, relay-compiler, relay-runtime) pinned by
 # tests/clients/package-lock.json, run against the server by tests/integration/clients.rs.

@@ -1,9 +1,10 @@
 -- The ceiling of `make bench-peer`: the portal dashboard of one external user as ONE
--- hand-written SQL statement (json_agg), run by pgbench at the same concurrency.
--- It does everything the gateway does for that request: checks the user (portal
--- access), merges their live roles (workspace roles ∪ the project role of each
--- effective membership, sub-projects inheriting their parent's organization), scopes
--- projects and tasks (SPEC §4), and hides fields and relations (SPEC §6).
+-- hand-written SQL statement (json_agg), run by pgbench at the same concurrency. It does
+-- everything the gateway does for that request: checks the user (portal access), merges
+-- their live roles (workspace roles ∪ the project role of each effective membership,
+-- sub-projects inheriting their parent's organization), scopes projects and tasks
+-- (docs/permissions.md#scope-which-records-exist), and hides fields and relations
+-- (docs/permissions.md#hiding).
 --
 -- pgbench variables: `users` (how many external users rotate; -D users=N, where N is
 -- the number of users with portal access = 49/50 of them), `n` a random one of them,

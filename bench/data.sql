@@ -42,8 +42,8 @@ CREATE SCHEMA IF NOT EXISTS bench;
 CREATE OR REPLACE FUNCTION bench.rnd(seed text) RETURNS double precision
   LANGUAGE sql IMMUTABLE PARALLEL SAFE
   AS $$ SELECT ('x' || substr(md5(seed), 1, 13))::bit(52)::bigint / 4503599627370496.0 $$;
--- Ids shaped like UUIDv7 (SPEC §1: time-ordered): an entity prefix, then n, then md5
--- bits; so ids sort in creation order and indexes fill in order while loading.
+-- Ids shaped like UUIDv7 (docs/api.md#tokens: time-ordered): an entity prefix, then n, then
+-- md5 bits; so ids sort in creation order and indexes fill in order while loading.
 CREATE OR REPLACE FUNCTION bench.id(entity text, n bigint) RETURNS uuid
   LANGUAGE sql IMMUTABLE PARALLEL SAFE
   AS $$ SELECT (substr(md5(entity), 1, 4) || lpad(to_hex(n), 8, '0') || '7'

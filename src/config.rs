@@ -3,8 +3,17 @@
 //! | variable | default | meaning |
 //! | --- | --- | --- |
 //! | `DATABASE_URL` | `postgres://postgres@127.0.0.1:5432/portal_gateway` | PostgreSQL to serve from |
-//! | `JWT_SECRET` | a development secret (refused unless `DEV_MODE`) | HS256 key for bearer tokens |
+//! | `JWT_SECRET` | a development secret with `DEV_MODE`; else required unless `JWT_JWKS_URL` is set | HS256 key for bearer tokens (development, the `token` command) |
+//! | `JWT_JWKS_URL` | unset (no identity provider) | the identity provider's JWKS: an `http(s)://` URL or a file path; RS256 / ES256 tokens are verified against it |
+//! | `JWT_ISSUER` | unset (not checked) | the `iss` an identity provider's token must carry |
+//! | `JWT_AUDIENCE` | unset (not checked) | the `aud` an identity provider's token must carry |
+//! | `JWT_JWKS_CACHE_SECS` | `300` | how long a fetched JWKS is used before it is fetched again |
+//! | `JWT_JWKS_MIN_REFRESH_SECS` | `10` | at most one refresh per interval for tokens with an unknown `kid`, and the wait before retrying a failed fetch |
+//! | `JWT_JWKS_TIMEOUT_MS` | `3000` | longest a JWKS fetch may take (the cached set keeps serving meanwhile and after a failure) |
 //! | `LISTEN_ADDR` | `127.0.0.1:8080` | where `serve` listens |
+//! | `METRICS_ADDR` | unset (no metrics) | where `serve` answers Prometheus at `/metrics`; never the public port |
+//! | `LOG_FORMAT` | `text` | `json`: one JSON object a line on stderr (read by `main` before the rest) |
+//! | `RUST_LOG` | `portal_gateway=info,warn` | what is logged (tracing's `EnvFilter`) |
 //! | `DEV_MODE` | `false` | serve the demo personas' tokens to the playground |
 //! | `DB_POOL_SIZE` | `16` | connections in the pool |
 //! | `DB_ACQUIRE_TIMEOUT_MS` | `3000` | longest wait for a pooled connection (or to open one) |
@@ -12,7 +21,7 @@
 //! | `MAX_DEPTH` | `12` | deepest query accepted (data fields, fragments expanded) |
 //! | `MAX_ALIASES` | `30` | most aliased fields in one document, fragments expanded |
 //! | `MAX_SELECTIONS` | `5000` | most field selections, fragments expanded |
-//! | `MAX_COST` | `50000` | most records a document can return (SPEC §11's cost) |
+//! | `MAX_COST` | `50000` | most records a document can return (the cost of docs/operations.md) |
 //! | `MAX_BODY_BYTES` | `1048576` | largest request body |
 //! | `MAX_BATCH` | `10` | operations per batched request |
 //! | `MAX_PAGE` | `100` | largest `first` |
@@ -22,8 +31,12 @@
 //! | `RATE_LIMIT_PER_SECOND` | `50` | requests per second a caller's bucket refills (0: no limit) |
 //! | `RATE_LIMIT_BURST` | `100` | requests a caller may make at once |
 //! | `RATE_LIMIT_IN_FLIGHT` | `8` | requests one caller may have running at once (the rest wait their turn) |
+//! | `TRUSTED_DOCUMENTS` | unset | an Apollo persisted-query manifest: only its documents run (unset: any document, and automatic persisted queries) |
+//! | `APQ_CACHE_BYTES` | `8388608` | most bytes of documents remembered for automatic persisted queries, per instance |
+//! | `CORS_ALLOWED_ORIGINS` | none (same-origin only) | comma-separated origins whose pages may call the API, e.g. `https://portal.example.com` |
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -33,9 +46,14 @@ pub const DEV_SECRET: &str = "portal-gateway-development-secret-change-me";
 #[derive(Clone, Debug)]
 pub struct Config {
     pub database_url: String,
-    /// Never printed: `Debug` of `Config` is only used with this field redacted.
-    pub jwt_secret: Secret,
+    /// The HS256 key; `None` when only an identity provider signs tokens. Never
+    /// printed: `Debug` of `Config` redacts it.
+    pub jwt_secret: Option<Secret>,
+    /// Tokens from an identity provider (RS256 / ES256 against its JWKS), if configured.
+    pub identity_provider: Option<IdentityProvider>,
     pub listen_addr: SocketAddr,
+    /// Where metrics are served, on a listener of their own; `None`: not at all.
+    pub metrics_addr: Option<SocketAddr>,
     pub dev_mode: bool,
     pub pool_size: usize,
     /// The longest wait for a pooled connection, or to open one.
@@ -43,9 +61,69 @@ pub struct Config {
     /// The longest a token may live, `exp - iat`.
     pub token_max_lifetime: Duration,
     pub limits: Limits,
+    /// The manifest of trusted documents; when set, nothing else runs.
+    pub trusted_documents: Option<PathBuf>,
+    /// The bound of the memory of automatic persisted queries.
+    pub apq_cache_bytes: usize,
+    /// Origins (`scheme://host[:port]`) whose browser pages may call the API (CORS);
+    /// empty: same-origin only.
+    pub cors_allowed_origins: Vec<String>,
 }
 
-/// Limits against abuse (SPEC §11); each refused with a clear error.
+/// An identity provider whose RS256 / ES256 tokens are verified against its JWKS
+/// (docs/api.md#tokens); see `auth::jwks` for how the set is cached and refreshed.
+#[derive(Clone, Debug)]
+pub struct IdentityProvider {
+    /// An `http(s)://` URL or a file path.
+    pub jwks_url: String,
+    /// The `iss` its tokens must carry, when set.
+    pub issuer: Option<String>,
+    /// The `aud` its tokens must carry, when set.
+    pub audience: Option<String>,
+    pub cache_ttl: Duration,
+    /// At most one refresh per interval for unknown `kid`s; the wait after a failed fetch.
+    pub min_refresh: Duration,
+    pub fetch_timeout: Duration,
+}
+
+impl IdentityProvider {
+    /// The JWKS at `jwks_url` with the default cache settings, no `iss` or `aud` check.
+    pub fn new(jwks_url: impl Into<String>) -> IdentityProvider {
+        IdentityProvider {
+            jwks_url: jwks_url.into(),
+            issuer: None,
+            audience: None,
+            cache_ttl: Duration::from_secs(300),
+            min_refresh: Duration::from_secs(10),
+            fetch_timeout: Duration::from_millis(3_000),
+        }
+    }
+
+    fn from_env() -> anyhow::Result<Option<IdentityProvider>> {
+        let Some(url) = var("JWT_JWKS_URL") else {
+            if var("JWT_ISSUER").is_some() || var("JWT_AUDIENCE").is_some() {
+                bail!(
+                    "JWT_ISSUER and JWT_AUDIENCE check an identity provider's tokens: set JWT_JWKS_URL too"
+                );
+            }
+            return Ok(None);
+        };
+        let d = IdentityProvider::new(url);
+        Ok(Some(IdentityProvider {
+            issuer: var("JWT_ISSUER"),
+            audience: var("JWT_AUDIENCE"),
+            cache_ttl: Duration::from_secs(parsed("JWT_JWKS_CACHE_SECS", d.cache_ttl.as_secs())?),
+            min_refresh: Duration::from_secs(parsed("JWT_JWKS_MIN_REFRESH_SECS", d.min_refresh.as_secs())?),
+            fetch_timeout: Duration::from_millis(parsed(
+                "JWT_JWKS_TIMEOUT_MS",
+                d.fetch_timeout.as_millis() as u64,
+            )?),
+            ..d
+        }))
+    }
+}
+
+/// Limits against abuse (docs/operations.md); each refused with a clear error.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
     pub max_depth: usize,
@@ -116,25 +194,60 @@ where
     }
 }
 
+/// `CORS_ALLOWED_ORIGINS`: origins as a browser sends them (no path, no trailing slash).
+fn origins(list: &str) -> anyhow::Result<Vec<String>> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|o| {
+            let o = o.trim_end_matches('/');
+            let valid = (o.starts_with("https://") || o.starts_with("http://"))
+                && !o
+                    .split_once("://")
+                    .is_some_and(|(_, rest)| rest.is_empty() || rest.contains('/'))
+                && axum::http::HeaderValue::from_str(o).is_ok();
+            if valid {
+                Ok(o.to_string())
+            } else {
+                bail!("CORS_ALLOWED_ORIGINS: {o:?} is not an origin like https://portal.example.com")
+            }
+        })
+        .collect()
+}
+
 impl Config {
     pub fn from_env() -> anyhow::Result<Config> {
         let _ = dotenvy::dotenv();
         let dev_mode = parsed("DEV_MODE", false)?;
+        let identity_provider = IdentityProvider::from_env()?;
         let jwt_secret = match var("JWT_SECRET") {
-            Some(s) => s,
-            None if dev_mode => DEV_SECRET.to_string(),
-            None => bail!("JWT_SECRET is not set (or set DEV_MODE=true for the development secret)"),
+            Some(s) => Some(s),
+            None if dev_mode => Some(DEV_SECRET.to_string()),
+            None if identity_provider.is_some() => None,
+            None => bail!(
+                "neither JWT_SECRET nor JWT_JWKS_URL is set (or set DEV_MODE=true for the development secret)"
+            ),
         };
         let defaults = Limits::default();
         Ok(Config {
             database_url: var("DATABASE_URL")
                 .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/portal_gateway".into()),
-            jwt_secret: Secret(jwt_secret),
+            jwt_secret: jwt_secret.map(Secret),
+            identity_provider,
             listen_addr: parsed("LISTEN_ADDR", "127.0.0.1:8080".parse().context("default")?)?,
+            metrics_addr: var("METRICS_ADDR")
+                .map(|v| {
+                    v.trim()
+                        .parse()
+                        .map_err(|e| anyhow::anyhow!("METRICS_ADDR={v:?}: {e}"))
+                })
+                .transpose()?,
             dev_mode,
             pool_size: parsed("DB_POOL_SIZE", 16)?,
             acquire_timeout: Duration::from_millis(parsed("DB_ACQUIRE_TIMEOUT_MS", 3_000)?),
             token_max_lifetime: Duration::from_secs(parsed("TOKEN_MAX_LIFETIME", 86_400)?),
+            trusted_documents: var("TRUSTED_DOCUMENTS").map(PathBuf::from),
+            apq_cache_bytes: parsed("APQ_CACHE_BYTES", 8 << 20)?,
             limits: Limits {
                 max_depth: parsed("MAX_DEPTH", defaults.max_depth)?,
                 max_aliases: parsed("MAX_ALIASES", defaults.max_aliases)?,
@@ -155,6 +268,7 @@ impl Config {
                     in_flight: parsed("RATE_LIMIT_IN_FLIGHT", defaults.rate.in_flight)?,
                 },
             },
+            cors_allowed_origins: origins(&var("CORS_ALLOWED_ORIGINS").unwrap_or_default())?,
         })
     }
 }

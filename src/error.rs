@@ -26,8 +26,8 @@ pub enum Error {
     BadUserInput { field: String, message: String },
     #[error("{0}")]
     Conflict(String),
-    /// A limit of SPEC §11 passed: `BAD_USER_INPUT` naming the figure and the limit
-    /// (`extensions.<key>` and `extensions.limit`).
+    /// A limit of docs/operations.md passed: `BAD_USER_INPUT` naming the figure and the
+    /// limit (`extensions.<key>` and `extensions.limit`).
     #[error("{what} {figure} exceeds the limit {limit}")]
     Limit {
         what: &'static str,
@@ -39,6 +39,13 @@ pub enum Error {
     RateLimited { retry_after_secs: u64 },
     #[error("the request took longer than {0} ms")]
     Timeout(u64),
+    /// An automatic persisted query whose hash this server does not know. The message is
+    /// Apollo's, which Apollo clients look for before they resend the document.
+    #[error("PersistedQueryNotFound")]
+    PersistedQueryNotFound,
+    /// In trusted-documents mode, a document that is not in the list.
+    #[error("only trusted documents run here; send the sha256Hash of a listed document")]
+    PersistedQueryNotInList,
     /// The database did not answer in time (gone away, or the pool exhausted).
     #[error("the database is unavailable; try again shortly")]
     Unavailable,
@@ -47,7 +54,7 @@ pub enum Error {
     Internal(Arc<dyn std::error::Error + Send + Sync>),
 }
 
-/// Why a request is not authenticated (SPEC §1, `extensions.reason`).
+/// Why a request is not authenticated (docs/api.md#tokens, `extensions.reason`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AuthFailure {
     MissingToken,
@@ -77,7 +84,8 @@ impl AuthFailure {
 }
 
 impl Error {
-    /// The SPEC §7 code. Exhaustive on purpose: a new variant must choose its code.
+    /// The code of docs/api.md#errors. Exhaustive on purpose: a new variant must choose its
+    /// code.
     pub fn code(&self) -> &'static str {
         match self {
             Error::Unauthenticated(_) => "UNAUTHENTICATED",
@@ -88,6 +96,8 @@ impl Error {
             Error::Limit { .. } => "BAD_USER_INPUT",
             Error::RateLimited { .. } => "RATE_LIMITED",
             Error::Timeout(_) => "TIMEOUT",
+            Error::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
+            Error::PersistedQueryNotInList => "PERSISTED_QUERY_NOT_IN_LIST",
             Error::Unavailable | Error::Internal(_) => "INTERNAL",
         }
     }

@@ -1,5 +1,5 @@
 //! portal-gateway: a GraphQL server for client portals that decides, per caller and per
-//! field, what is visible. See `README.md` and `SPEC.md`.
+//! field, what is visible. See `README.md` and `docs/`.
 //!
 //! A request goes `http` → `auth` (who) → `graphql` (resolvers) → `access` (what they
 //! may see) → `db` (scoped SQL).
@@ -12,6 +12,7 @@ pub mod db;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod metrics;
 pub mod playground;
 pub mod rate;
 pub mod seed;

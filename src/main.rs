@@ -7,7 +7,8 @@ use portal_gateway::auth::{Claims, TokenKind, Tokens};
 use portal_gateway::config::Config;
 use portal_gateway::db::{self, StatementCounter, queries};
 use portal_gateway::http::{self, AppState};
-use portal_gateway::{graphql, seed};
+use portal_gateway::seed::{self, Seed};
+use portal_gateway::{graphql, metrics};
 
 /// The allocator: glibc's malloc took a third of the server's CPU under load
 /// (BENCHMARKS.md).
@@ -25,18 +26,28 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve GraphQL, GraphiQL and the health endpoints on LISTEN_ADDR.
+    /// Serve GraphQL, GraphiQL and the health endpoints on LISTEN_ADDR, and metrics on
+    /// METRICS_ADDR when set. Binds its ports before it touches any data.
     Serve {
-        /// Apply pending migrations before serving.
+        /// Apply pending migrations (after binding, before serving).
         #[arg(long)]
         migrate: bool,
+        /// Load the demo when its workspace is missing (after binding and migrating);
+        /// never replaces what is there.
+        #[arg(long)]
+        seed_demo: bool,
     },
     /// Apply pending migrations to DATABASE_URL.
     Migrate,
-    /// Load data: `seed demo` replaces the demo workspaces.
+    /// Load data: `seed demo` loads the demo workspaces when they are missing and keeps
+    /// them (and whatever was created in them) when they are there.
     Seed {
         /// What to load (only `demo`).
         dataset: String,
+        /// Start over: replace the demo workspaces by a fresh copy, dropping whatever
+        /// was created in them.
+        #[arg(long)]
+        reset: bool,
     },
     /// Mint a bearer token for a user, for development and tests.
     Token {
@@ -57,13 +68,7 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "portal_gateway=info,warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_logging();
     if let Command::Schema = cli.command {
         print!("{}", graphql::sdl());
         return Ok(());
@@ -75,23 +80,22 @@ fn main() -> anyhow::Result<()> {
 async fn run(command: Command) -> anyhow::Result<()> {
     let config = Config::from_env()?;
     match command {
-        Command::Serve { migrate } => {
-            if migrate {
-                db::migrate(&config.database_url).await?;
-            }
-            serve(config).await
-        }
+        Command::Serve { migrate, seed_demo } => serve(config, migrate, seed_demo).await,
         Command::Migrate => {
             let n = db::migrate(&config.database_url).await?;
             println!("applied {n} migration(s)");
             Ok(())
         }
-        Command::Seed { dataset } => {
+        Command::Seed { dataset, reset } => {
             if dataset != "demo" {
                 bail!("unknown dataset {dataset:?} (only `demo`)");
             }
-            seed::demo(&config.database_url).await?;
-            println!("seeded the demo workspace");
+            let how = if reset { Seed::Reset } else { Seed::IfMissing };
+            if seed::demo(&config.database_url, how).await? {
+                println!("seeded the demo workspace");
+            } else {
+                println!("the demo workspace is there: kept it (`seed demo --reset` starts over)");
+            }
             Ok(())
         }
         Command::Token {
@@ -122,14 +126,56 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 TokenKind::External
             };
             let claims = Claims::issued_now(id, kind, ws, chrono::Duration::hours(hours));
-            println!("{}", Tokens::hs256(&config.jwt_secret.0).mint(&claims));
+            let secret = config
+                .jwt_secret
+                .as_ref()
+                .context("minting a token needs JWT_SECRET (the identity provider mints its own)")?;
+            println!("{}", Tokens::hs256(&secret.0).mint(&claims));
             Ok(())
         }
         Command::Schema => Ok(()),
     }
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
+/// Logs to stderr as `RUST_LOG` filters: text, coloured only on a terminal, or JSON
+/// lines with `LOG_FORMAT=json`.
+fn init_logging() {
+    use std::io::IsTerminal;
+    // `.env` may set LOG_FORMAT and RUST_LOG too; the configuration is read later.
+    let _ = dotenvy::dotenv();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "portal_gateway=info,warn".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let json = std::env::var("LOG_FORMAT").is_ok_and(|f| f.trim().eq_ignore_ascii_case("json"));
+    if json {
+        builder.json().flatten_event(true).with_ansi(false).init();
+    } else {
+        let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        builder.with_ansi(colour).init();
+    }
+}
+
+/// Binds first (so a second `make run` fails before touching data), then migrates and
+/// seeds as asked, then serves until SIGINT or SIGTERM.
+async fn serve(config: Config, migrate: bool, seed_demo: bool) -> anyhow::Result<()> {
+    let listener = bind(config.listen_addr).await?;
+    let metrics_listener = match config.metrics_addr {
+        Some(addr) => Some(bind(addr).await?),
+        None => None,
+    };
+    if migrate {
+        let n = db::migrate(&config.database_url).await?;
+        tracing::info!(applied = n, "migrations");
+    }
+    if seed_demo {
+        if seed::demo(&config.database_url, Seed::IfMissing).await? {
+            tracing::info!("seeded the demo workspace");
+        } else {
+            tracing::info!("kept the demo workspace (`seed demo --reset` starts over)");
+        }
+    }
     let statements = StatementCounter::default();
     let pool = db::pool(
         &config.database_url,
@@ -137,20 +183,33 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         config.acquire_timeout,
         &statements,
     )?;
-    let listener = tokio::net::TcpListener::bind(config.listen_addr)
-        .await
-        .with_context(|| format!("binding {}", config.listen_addr))?;
     let addr = listener.local_addr()?;
     let (state, audit) = AppState::new(config, pool, statements)?;
+    let metrics_server = match metrics_listener {
+        Some(l) => {
+            tracing::info!(addr = %l.local_addr()?, "serving metrics at /metrics");
+            Some(tokio::spawn(metrics::serve(l, state.clone())))
+        }
+        None => None,
+    };
     tracing::info!(%addr, dev_mode = state.config.dev_mode, "serving GraphiQL at http://{addr}/");
     // The client's address keys the rate limit of anonymous callers.
     let app = http::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown())
         .await?;
+    if let Some(m) = metrics_server {
+        m.abort();
+    }
     // Every queued audit event is written before the process ends.
     audit.finish().await;
     Ok(())
+}
+
+async fn bind(addr: std::net::SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))
 }
 
 async fn shutdown() {

@@ -1,7 +1,7 @@
-//! Per-caller fairness at the edge (SPEC §11): a token bucket per caller (the user id of
-//! a verified token, else the client's address), and a cap on the requests one caller
-//! has in flight, so that a caller who floods waits in a line of their own instead of
-//! taking every pooled connection from everyone else.
+//! Per-caller fairness at the edge (docs/operations.md): a token bucket per caller (the
+//! user id of a verified token, else the client's address), and a cap on the requests one
+//! caller has in flight, so that a caller who floods waits in a line of their own instead
+//! of taking every pooled connection from everyone else.
 //!
 //! Buckets live in a few mutex-guarded shards; an idle caller's entry (full bucket,
 //! nothing in flight) is dropped when its shard grows, so the table stays bounded by

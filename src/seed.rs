@@ -1,6 +1,7 @@
-//! The demo workspace of SPEC §11 (`portal-gateway seed demo`).
+//! The demo workspace (`portal-gateway seed demo`; docs/operations.md#the-demo).
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
+use uuid::Uuid;
 
 use crate::db::queries;
 
@@ -27,10 +28,29 @@ pub const PERSONAS: [(&str, &str, &str, &str); 5] = [
 /// The demo data, as plain SQL with fixed ids (so tests and docs can name records).
 pub const DEMO_SQL: &str = include_str!("db/demo.sql");
 
-/// Replaces the demo workspaces by a fresh copy. The script is sent as one simple
-/// query, which PostgreSQL runs as one implicit transaction: all of it or nothing.
-pub async fn demo(url: &str) -> anyhow::Result<()> {
+/// Acme Studio, the demo workspace whose presence means "the demo is there".
+pub const DEMO_WORKSPACE: Uuid = Uuid::from_u128(0x01900000_0001_7000_8000_000000000100);
+
+/// Whether to keep what is there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Seed {
+    /// Load the demo only when its workspace is missing: what users created stays.
+    IfMissing,
+    /// Replace the demo workspaces by a fresh copy (what users created in them goes).
+    Reset,
+}
+
+/// Loads the demo as `seed` says; whether it loaded it. All of it or nothing, in one
+/// transaction, under an advisory lock (two servers starting at once seed once).
+pub async fn demo(url: &str, seed: Seed) -> anyhow::Result<bool> {
     let mut conn = AsyncPgConnection::establish(url).await?;
+    // Dropped on an error with the transaction open: PostgreSQL rolls it back.
+    queries::run_sql(&mut conn, "BEGIN; SELECT pg_advisory_xact_lock(727275)").await?;
+    if seed == Seed::IfMissing && queries::workspace_exists(&mut conn, DEMO_WORKSPACE).await? {
+        queries::run_sql(&mut conn, "COMMIT").await?;
+        return Ok(false);
+    }
     queries::run_sql(&mut conn, DEMO_SQL).await?;
-    Ok(())
+    queries::run_sql(&mut conn, "COMMIT").await?;
+    Ok(true)
 }

@@ -1,9 +1,9 @@
 -- The peer of `make bench-peer`: what a team would build with PostGraphile v5 and plain
--- PostgreSQL for the same visibility rules (SPEC §3–§6), over the same tables.
+-- PostgreSQL for the same visibility rules (docs/permissions.md), over the same tables.
 --
---   * Scope (SPEC §4) is row-level security on the base tables, as the role
+--   * Scope (docs/permissions.md#scope-which-records-exist) is row-level security on the base tables, as the role
 --     `portal_peer` that PostGraphile switches to (pgSettings `role`) per request.
---   * Field hiding (SPEC §6) is the closest plain PostgreSQL allows: security-barrier,
+--   * Field hiding (docs/permissions.md#hiding) is the closest plain PostgreSQL allows: security-barrier,
 --     security-invoker views in schema `portal` (the only schema PostGraphile serves)
 --     whose grantable columns are CASE expressions over the caller's merged grants.
 --   * The caller comes from the JWT claims, which the server puts into
@@ -62,8 +62,9 @@ LANGUAGE sql IMMUTABLE SET search_path = public AS $$
     || ARRAY(SELECT g.module || '.fields.' || f FROM unnest(g.fields) f)
     || ARRAY(SELECT g.module || '.relations.' || r FROM unnest(g.relations) r) END $$;
 
--- The caller's effective memberships (SPEC §5: a sub-project uses its parent's
--- organization, recursively, until it has its own) with their project roles.
+-- The caller's effective memberships (docs/permissions.md#project-organizations: a
+-- sub-project uses its parent's organization, recursively, until it has its own) with their
+-- project roles.
 CREATE FUNCTION peer.memberships() RETURNS TABLE (project_id uuid, role_id uuid)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
   WITH RECURSIVE org(project_id, role_id) AS (
@@ -100,9 +101,10 @@ SET search_path = public AS $$
     LEFT JOIN LATERAL unnest(peer.grant_names(g, (SELECT disabled_modules FROM workspaces WHERE id = peer.ws()))) n ON true
     GROUP BY m.project_id) per_project $$;
 
--- Projects in the caller's scope whose merged grants name `module` (SPEC §3, §4): their
--- effective memberships, and their account's shared projects when a workspace role
--- names the module; never archived ones.
+-- Projects in the caller's scope whose merged grants name `module`
+-- (docs/permissions.md#merging-grants, #scope-which-records-exist): their effective
+-- memberships, and their account's shared projects when a workspace role names the module;
+-- never archived ones.
 CREATE FUNCTION peer.scope(module text) RETURNS uuid[] LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = public AS $$
   WITH me AS MATERIALIZED (

@@ -1,6 +1,6 @@
-//! The grant catalog of SPEC §2, as data. Everything else derives from this table:
-//! the typed grant constants the resolvers use, `permissionCatalog`, the validation of
-//! role inputs, and the tests that walk every field.
+//! The grant catalog (docs/permissions.md), as data. Everything else derives from this
+//! table: the typed grant constants the resolvers use, `permissionCatalog`, the validation
+//! of role inputs, and the tests that walk every field.
 
 /// A module of the workspace. The order is the order of [`CATALOG`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -67,7 +67,7 @@ impl GrantKind {
     }
 }
 
-/// One module's row of the SPEC §2 table.
+/// One module's row of the catalog table (docs/permissions.md).
 #[derive(Debug)]
 pub struct ModuleSpec {
     pub module: Module,

@@ -1,6 +1,6 @@
-//! Grant sets and their merge (SPEC §3): a role's lists become bitmasks, and the
-//! effective grants are the bitwise union of every role that applies. There are no
-//! deny rules, so union is the whole algebra.
+//! Grant sets and their merge (docs/permissions.md#merging-grants): a role's lists become
+//! bitmasks, and the effective grants are the bitwise union of every role that applies.
+//! There are no deny rules, so union is the whole algebra.
 
 use chrono::{DateTime, Utc};
 
@@ -102,8 +102,9 @@ impl Grants {
         }
     }
 
-    /// Drops every module in `disabled` (a bitmask of [`Module`]s): a switched-off
-    /// module's grants are inert. Staff keep theirs (SPEC §2).
+    /// Drops every module in `disabled` (a bitmask of [`Module`]s): a switched-off module's
+    /// grants are inert. Staff keep theirs
+    /// (docs/permissions.md#modules-and-the-grant-catalog).
     pub fn without_modules(mut self, disabled: u8) -> Grants {
         if self.staff {
             return self;

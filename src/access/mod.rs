@@ -2,8 +2,9 @@
 //!
 //! Pure and synchronous: rows come in (from `db`), decisions go out. Resolvers ask
 //! [`Access`] for the grants of the record at hand and never compare roles themselves.
-//! Scope (SPEC §4) leaves here as a [`Scope`], which `db` turns into SQL predicates, so an
-//! out-of-scope row is never loaded on an external request.
+//! Scope (docs/permissions.md#scope-which-records-exist) leaves here as a [`Scope`], which
+//! `db` turns into SQL predicates, so an out-of-scope row is never loaded on an external
+//! request.
 
 pub mod catalog;
 pub mod grants;
@@ -43,8 +44,8 @@ impl Caller {
     }
 }
 
-/// One effective project membership (SPEC §5): the project, and the caller's
-/// project-specific role in its organization, if any.
+/// One effective project membership (docs/permissions.md#project-organizations): the
+/// project, and the caller's project-specific role in its organization, if any.
 #[derive(Clone, Debug)]
 pub struct Membership {
     pub project_id: Uuid,
@@ -61,7 +62,7 @@ pub struct Access {
     projects: HashMap<Uuid, Grants>,
     /// Modules switched off in the workspace, as a bitmask of [`Module`]s.
     disabled: u8,
-    /// The admin previewing this access (SPEC §8): read-only.
+    /// The admin previewing this access (docs/permissions.md#preview): read-only.
     preview_by: Option<Uuid>,
 }
 
@@ -184,8 +185,8 @@ impl Access {
         self.workspace
     }
 
-    /// Grants for a record associated with `project` (SPEC §3): the workspace roles
-    /// and the caller's role in that project's organization.
+    /// Grants for a record associated with `project` (docs/permissions.md#merging-grants):
+    /// the workspace roles and the caller's role in that project's organization.
     pub fn project_grants(&self, project: Option<Uuid>) -> Grants {
         match project.and_then(|p| self.projects.get(&p)) {
             Some(role) => self.workspace.union(*role),
@@ -193,9 +194,9 @@ impl Access {
         }
     }
 
-    /// Whether a root field of `module` may answer at all (SPEC §3): the module is on
-    /// and some role of the caller names it. Project roles count only for modules whose
-    /// records belong to projects.
+    /// Whether a root field of `module` may answer at all
+    /// (docs/permissions.md#merging-grants): the module is on and some role of the caller
+    /// names it. Project roles count only for modules whose records belong to projects.
     pub fn root(&self, module: Module) -> Result<(), Denial> {
         if self.is_staff() {
             return Ok(());
@@ -210,7 +211,7 @@ impl Access {
     }
 
     /// Role definitions, their grants and who holds them belong to the admin API
-    /// (SPEC §7): staff who are not admins reach none of it, by any path (a member's
+    /// (docs/api.md): staff who are not admins reach none of it, by any path (a member's
     /// `role` and `ExternalUser.roles` answer `null` for them).
     pub fn may_see_roles(&self) -> bool {
         self.is_admin()
@@ -234,8 +235,9 @@ impl Access {
         }
     }
 
-    /// Records of `module` the caller may load: in scope (SPEC §4) and with merged
-    /// grants naming the module.
+    /// Records of `module` the caller may load: in scope
+    /// (docs/permissions.md#scope-which-records-exist) and with merged grants naming the
+    /// module.
     pub fn scope(&self, module: Module) -> Scope {
         self.scope_where(|g| g.names(module), self.workspace.names(module))
     }

@@ -1,4 +1,5 @@
-//! SPEC §10: every request of an external user or of a preview leaves an audit event.
+//! docs/operations.md#audit: every request of an external user or of a preview leaves an
+//! audit event.
 //!
 //! What an event says comes from what ran, never from the response's keys: the root
 //! fields are the schema names of the executed operation's root fields, through
@@ -19,9 +20,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, FragmentDefinition, OperationType, Selection, SelectionSet,
+    Directive, DocumentOperations, ExecutableDocument, FragmentDefinition, OperationType, Selection,
+    SelectionSet,
 };
-use async_graphql::{Name, Positioned};
+use async_graphql::{Name, Positioned, Value as ConstValue, Variables};
+use async_graphql_value::Value;
 use chrono::Utc;
 use tokio::sync::mpsc;
 use uuid::Uuid;
@@ -48,12 +51,17 @@ pub struct RequestAudit {
 
 impl RequestAudit {
     /// The audit of one operation, for external callers and previews; `None` for staff.
-    pub fn of(access: &Access, query: &str, operation_name: Option<&str>) -> Option<RequestAudit> {
+    pub fn of(
+        access: &Access,
+        query: &str,
+        operation_name: Option<&str>,
+        variables: &Variables,
+    ) -> Option<RequestAudit> {
         let (external_user_id, account_id) = match access.caller() {
             Caller::External { id, account_id, .. } => ((!id.is_nil()).then_some(*id), Some(*account_id)),
             Caller::Staff { .. } => return None,
         };
-        let (operation_type, operation_name, root_fields) = operation(query, operation_name);
+        let (operation_type, operation_name, root_fields) = operation(query, operation_name, variables);
         Some(RequestAudit {
             workspace_id: access.caller().workspace_id(),
             external_user_id,
@@ -69,8 +77,13 @@ impl RequestAudit {
 
     /// The audit of a request refused before anything ran (a limit, a preview header, a
     /// rate limit), for a caller known only by their token or preview.
-    pub fn refused(who: Refused, query: &str, operation_name: Option<&str>) -> RequestAudit {
-        let (operation_type, operation_name, root_fields) = operation(query, operation_name);
+    pub fn refused(
+        who: Refused,
+        query: &str,
+        operation_name: Option<&str>,
+        variables: &Variables,
+    ) -> RequestAudit {
+        let (operation_type, operation_name, root_fields) = operation(query, operation_name, variables);
         RequestAudit {
             workspace_id: who.workspace_id,
             external_user_id: who.external_user_id,
@@ -158,7 +171,11 @@ pub fn selected_operation<'a>(
 
 /// The type, name and root fields of the operation a request runs (a query that does
 /// not parse, or names no operation it has, is recorded as a query with no root fields).
-fn operation(query: &str, name: Option<&str>) -> (&'static str, Option<String>, Vec<String>) {
+fn operation(
+    query: &str,
+    name: Option<&str>,
+    variables: &Variables,
+) -> (&'static str, Option<String>, Vec<String>) {
     let name_owned = name.map(str::to_string);
     let Ok(doc) = async_graphql::parser::parse_query(query) else {
         return ("QUERY", name_owned, Vec::new());
@@ -177,41 +194,67 @@ fn operation(query: &str, name: Option<&str>) -> (&'static str, Option<String>, 
         DocumentOperations::Single(_) => None,
     });
     let mut roots = Vec::new();
-    root_fields(
-        &op.node.selection_set,
-        &doc.fragments,
-        &mut HashSet::new(),
-        &mut roots,
-    );
+    let walk = RootWalk {
+        fragments: &doc.fragments,
+        variables,
+    };
+    walk.fields(&op.node.selection_set, &mut HashSet::new(), &mut roots);
     (kind, name, roots)
 }
 
-/// The schema names of the fields of `set`, through inline fragments and fragment
-/// spreads; each fragment is entered once (which also ends cycles), each name kept once.
-fn root_fields(
-    set: &Positioned<SelectionSet>,
-    fragments: &HashMap<Name, Positioned<FragmentDefinition>>,
-    entered: &mut HashSet<Name>,
-    out: &mut Vec<String>,
-) {
-    for item in &set.node.items {
-        match &item.node {
-            Selection::Field(f) => {
-                let name = f.node.name.node.as_str();
-                if !out.iter().any(|n| n == name) {
-                    out.push(name.to_string());
+/// What the root fields of an operation are read against.
+struct RootWalk<'a> {
+    fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
+    variables: &'a Variables,
+}
+
+impl RootWalk<'_> {
+    /// The schema names of the fields of `set` that execute, through inline fragments
+    /// and fragment spreads, leaving out what `@skip`/`@include` leave out; each
+    /// fragment is entered once (which also ends cycles), each name kept once.
+    fn fields(&self, set: &Positioned<SelectionSet>, entered: &mut HashSet<Name>, out: &mut Vec<String>) {
+        for item in &set.node.items {
+            match &item.node {
+                Selection::Field(f) if self.runs(&f.node.directives) => {
+                    let name = f.node.name.node.as_str();
+                    if !out.iter().any(|n| n == name) {
+                        out.push(name.to_string());
+                    }
                 }
-            }
-            Selection::InlineFragment(f) => root_fields(&f.node.selection_set, fragments, entered, out),
-            Selection::FragmentSpread(s) => {
-                let name = &s.node.fragment_name.node;
-                if entered.insert(name.clone())
-                    && let Some(f) = fragments.get(name)
-                {
-                    root_fields(&f.node.selection_set, fragments, entered, out);
+                Selection::InlineFragment(f) if self.runs(&f.node.directives) => {
+                    self.fields(&f.node.selection_set, entered, out)
                 }
+                Selection::FragmentSpread(s) if self.runs(&s.node.directives) => {
+                    let name = &s.node.fragment_name.node;
+                    if entered.insert(name.clone())
+                        && let Some(f) = self.fragments.get(name)
+                    {
+                        self.fields(&f.node.selection_set, entered, out);
+                    }
+                }
+                _ => {}
             }
         }
+    }
+
+    /// Whether a selection executes under its `@skip(if:)` and `@include(if:)`. A
+    /// condition that is neither a boolean nor a variable holding one (validation
+    /// refuses it) counts as running, so nothing escapes the record by a bad argument.
+    fn runs(&self, directives: &[Positioned<Directive>]) -> bool {
+        directives.iter().all(|d| {
+            let condition = d.node.get_argument("if").and_then(|v| match &v.node {
+                Value::Boolean(b) => Some(*b),
+                Value::Variable(name) => match self.variables.get(name) {
+                    Some(ConstValue::Boolean(b)) => Some(*b),
+                    _ => None,
+                },
+                _ => None,
+            });
+            !matches!(
+                (d.node.name.node.as_str(), condition),
+                ("skip", Some(true)) | ("include", Some(false))
+            )
+        })
     }
 }
 

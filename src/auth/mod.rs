@@ -3,110 +3,18 @@
 //! `access`'s business.
 
 use chrono::Utc;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub mod jwks;
 pub mod preview;
+mod tokens;
+
+pub use tokens::{Claims, LEEWAY_SECS, TokenKind, Tokens};
 
 use crate::access::{Access, Caller, Grants, Membership, Module, RoleGrants};
 use crate::db::models::{CallerRoleRow, ExternalCallerRow};
 use crate::db::{DbConn, queries};
-use crate::error::{AuthFailure, Result};
-
-/// Clock skew tolerated between the token's issuer and us (SPEC §1).
-pub const LEEWAY_SECS: u64 = 60;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TokenKind {
-    External,
-    Staff,
-}
-
-/// The claims of SPEC §1. `iat` is required: without it a token's lifetime cannot be
-/// bounded, so a token that lacks it does not deserialize (and is `invalid_token`).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Claims {
-    pub sub: Uuid,
-    pub kind: TokenKind,
-    pub ws: Uuid,
-    pub iat: i64,
-    pub exp: i64,
-}
-
-impl Claims {
-    /// Claims issued now, valid for `lifetime`.
-    pub fn issued_now(sub: Uuid, kind: TokenKind, ws: Uuid, lifetime: chrono::Duration) -> Claims {
-        let now = Utc::now();
-        Claims {
-            sub,
-            kind,
-            ws,
-            iat: now.timestamp(),
-            exp: (now + lifetime).timestamp(),
-        }
-    }
-}
-
-/// Signs and verifies tokens (HS256 only: `alg: none` and every other algorithm fail).
-#[derive(Clone)]
-pub struct Tokens {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
-    validation: Validation,
-    /// The longest `exp - iat` accepted (`TOKEN_MAX_LIFETIME`).
-    max_lifetime: std::time::Duration,
-}
-
-impl Tokens {
-    /// HS256 tokens that may live at most 24 h (see [`Tokens::max_lifetime`]).
-    pub fn hs256(secret: &str) -> Tokens {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = LEEWAY_SECS;
-        validation.set_required_spec_claims(&["exp", "sub"]);
-        Tokens {
-            encoding: EncodingKey::from_secret(secret.as_bytes()),
-            decoding: DecodingKey::from_secret(secret.as_bytes()),
-            validation,
-            max_lifetime: std::time::Duration::from_secs(86_400),
-        }
-    }
-
-    /// Refuses tokens minted to live longer than `max` (`exp - iat`), however far their
-    /// `exp` is: a leaked long-lived token must not outlast the policy.
-    pub fn max_lifetime(mut self, max: std::time::Duration) -> Tokens {
-        self.max_lifetime = max;
-        self
-    }
-
-    pub fn mint(&self, claims: &Claims) -> String {
-        // Encoding HS256 with a valid key cannot fail; an empty token is refused later.
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding).unwrap_or_default()
-    }
-
-    /// The claims of a valid, unexpired token, or why it fails: `ExpiredToken` past
-    /// `exp` (with [`LEEWAY_SECS`]), `InvalidToken` for anything else (malformed, another
-    /// algorithm or `alg: none`, a wrong signature, no `iat`, `iat` in the future, or a
-    /// lifetime over the maximum).
-    pub fn verify(&self, token: &str) -> Result<Claims, AuthFailure> {
-        use jsonwebtoken::errors::ErrorKind;
-        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|e| match e.kind() {
-                ErrorKind::ExpiredSignature => AuthFailure::ExpiredToken,
-                _ => AuthFailure::InvalidToken,
-            })?
-            .claims;
-        let leeway = LEEWAY_SECS as i64;
-        let max = i64::try_from(self.max_lifetime.as_secs()).unwrap_or(i64::MAX);
-        if claims.iat > Utc::now().timestamp().saturating_add(leeway)
-            || claims.exp.saturating_sub(claims.iat) > max
-        {
-            return Err(AuthFailure::InvalidToken);
-        }
-        Ok(claims)
-    }
-}
+use crate::error::Result;
 
 /// The `Authorization: Bearer …` value, if any.
 pub fn bearer(value: Option<&str>) -> Option<&str> {

@@ -1,5 +1,6 @@
-//! Preview (SPEC §8): an admin sees exactly what a user, or a user of an account holding
-//! a set of roles, would see; read-only, and audited under the previewed user.
+//! Preview (docs/permissions.md#preview): an admin sees exactly what a user, or a user of
+//! an account holding a set of roles, would see; read-only, and audited under the previewed
+//! user.
 
 use axum::http::HeaderMap;
 use chrono::Utc;

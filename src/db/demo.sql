@@ -1,4 +1,4 @@
--- Demo data for `portal-gateway seed demo` (SPEC §11). Plain SQL, run as one
+-- Demo data for `portal-gateway seed demo` (docs/operations.md). Plain SQL, run as one
 -- transaction; re-running it replaces both demo workspaces with a fresh copy.
 --
 -- Fixed ids look like UUIDv7: 01900000-00EE-7000-8000-000000000WNN

@@ -23,8 +23,9 @@ pub type DbPool = Pool<AsyncPgConnection>;
 pub type DbConn = Object<AsyncPgConnection>;
 pub use diesel_async::pooled_connection::deadpool::PoolError;
 
-/// Counts the SQL statements every pooled connection runs (exposed on `/metrics`, so
-/// that tests and benchmarks can prove the statement count per request).
+/// Counts the SQL statements every pooled connection runs, across all requests (tests
+/// and benchmarks read it while nothing else runs; `/metrics` exposes it as
+/// `portal_sql_statements_total`). A request's own figure is [`count_statements`].
 #[derive(Clone, Default)]
 pub struct StatementCounter(Arc<AtomicU64>);
 
@@ -34,12 +35,28 @@ impl StatementCounter {
     }
 }
 
+tokio::task_local! {
+    /// The statements of the work that [`count_statements`] is running on this task.
+    static TASK_STATEMENTS: Arc<AtomicU64>;
+}
+
+/// Runs `work` and counts the statements that pooled connections run while it is
+/// polled: one request's own figure, which the pool-wide [`StatementCounter`] cannot
+/// give under concurrency. A request's queries (its loaders' batches included) run on
+/// its own task; work spawned onto other tasks is not counted.
+pub async fn count_statements<F: std::future::Future>(work: F) -> (F::Output, u64) {
+    let counted = Arc::new(AtomicU64::new(0));
+    let output = TASK_STATEMENTS.scope(counted.clone(), work).await;
+    (output, counted.load(Ordering::Relaxed))
+}
+
 struct CountStatements(Arc<AtomicU64>);
 
 impl Instrumentation for CountStatements {
     fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
         if let InstrumentationEvent::StartQuery { .. } = event {
             self.0.fetch_add(1, Ordering::Relaxed);
+            let _ = TASK_STATEMENTS.try_with(|n| n.fetch_add(1, Ordering::Relaxed));
         }
     }
 }

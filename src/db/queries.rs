@@ -1,6 +1,6 @@
 //! Every SQL statement of the read path. Scoped queries take an [`access::Scope`] and
 //! bind it as `$1..$5` (workspace, staff, project ids, account, workspace-named), so the
-//! scope predicates below are the only description of SPEC §4 in SQL.
+//! scope predicates below are the only description of scope (docs/permissions.md) in SQL.
 //!
 //! Batched queries take many parent ids (`= ANY($6)`) and page per parent with a window
 //! function, so a request's statement count depends on its depth, not on its rows.
@@ -101,10 +101,10 @@ pub struct Page<K> {
 
 // ---------------------------------------------------------------- callers
 
-/// An external user, their workspace's switched-off modules, and every role they hold,
-/// in one statement: workspace-wide assignments (`project_id` null) and the role of
-/// each effective project membership (SPEC §5: a sub-project uses its parent's
-/// organization, recursively, until it has its own).
+/// An external user, their workspace's switched-off modules, and every role they hold, in
+/// one statement: workspace-wide assignments (`project_id` null) and the role of each
+/// effective project membership (docs/permissions.md#project-organizations: a sub-project
+/// uses its parent's organization, recursively, until it has its own).
 pub async fn external_caller(
     conn: &mut AsyncPgConnection,
     id: Uuid,
@@ -168,7 +168,7 @@ pub async fn staff_user(
 
 /// The one user with this e-mail (any case): `(id, workspace, is staff)`. `None` when
 /// no user has it, or when several do: an external user's e-mail is unique per
-/// workspace only (SPEC §1), so an e-mail alone may not name one user.
+/// workspace only (docs/permissions.md#callers), so an e-mail alone may not name one user.
 pub async fn user_id_by_email(
     conn: &mut AsyncPgConnection,
     email: &str,
@@ -256,8 +256,9 @@ pub async fn external_users_by_ids(
 
 // ---------------------------------------------------------------- projects
 
-/// A project with its stage and budget, which follow it (SPEC §2): loaded in the same
-/// statement, so showing them costs no statement of its own.
+/// A project with its stage and budget, which follow it
+/// (docs/permissions.md#modules-and-the-grant-catalog): loaded in the same statement, so
+/// showing them costs no statement of its own.
 const PROJECT_VIEW: &str = "p.*, s.name AS stage_name, s.position AS stage_position, \
     b.amount_cents AS budget_amount_cents, b.spent_cents AS budget_spent_cents, \
     b.currency AS budget_currency, b.client_access AS budget_client_access";
@@ -658,6 +659,20 @@ pub async fn articles_count(conn: &mut AsyncPgConnection, scope: &Scope) -> Quer
 
 pub async fn run_sql(conn: &mut AsyncPgConnection, sql: &str) -> QueryResult<()> {
     diesel_async::SimpleAsyncConnection::batch_execute(conn, sql).await
+}
+
+/// Whether the workspace exists (the seed's question: is the demo there?).
+pub async fn workspace_exists(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<bool> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Bool)]
+        present: bool,
+    }
+    let row: Row = sql_query("SELECT EXISTS (SELECT 1 FROM workspaces WHERE id = $1) AS present")
+        .bind::<SqlUuid, _>(id)
+        .get_result(conn)
+        .await?;
+    Ok(row.present)
 }
 
 pub async fn ping(conn: &mut AsyncPgConnection) -> QueryResult<()> {

@@ -325,7 +325,7 @@ pub async fn project(conn: &mut AsyncPgConnection, ws: Uuid, id: Uuid) -> QueryR
 }
 
 /// Gives a sub-project its own organization, copying the effective members of its
-/// parent (SPEC §5).
+/// parent (docs/permissions.md#project-organizations).
 pub async fn copy_parent_organization(
     conn: &mut AsyncPgConnection,
     project: Uuid,

@@ -1,4 +1,4 @@
-//! Actions (SPEC §7): what external users may do when the action is in the merged
+//! Actions (docs/api.md): what external users may do when the action is in the merged
 //! grants of the record (else `FORBIDDEN`, nothing changed), and what staff do to run
 //! the workspace. Every answer is loaded again through the caller's scope, so it is
 //! filtered exactly as a query would be.
@@ -27,31 +27,50 @@ const ACCEPT_ESTIMATE: Grant = action(Module::Invoices, "accept_estimate");
 const CONVERT_ESTIMATE: Grant = action(Module::Invoices, "convert_estimate");
 const INVOICE_STATUS: Grant = field(Module::Invoices, "status");
 
+/// A new task.
 #[derive(InputObject)]
 pub struct CreateTaskInput {
+    /// The task's title.
     pub title: String,
+    /// What the task is about.
     pub description: Option<String>,
+    /// How urgent it is; `NORMAL` when absent.
     pub priority: Option<TaskPriority>,
+    /// When it is due.
     pub due_date: Option<Date>,
 }
 
+/// Changes to a task; absent fields stay as they are.
 #[derive(InputObject)]
 pub struct UpdateTaskInput {
+    /// A new title.
     pub title: Option<String>,
+    /// A new description.
     pub description: Option<String>,
+    /// A new status.
     pub status: Option<TaskStatus>,
+    /// A new priority.
     pub priority: Option<TaskPriority>,
+    /// A new due date.
     pub due_date: Option<Date>,
+    /// A new estimate, in hours.
     pub estimated_hours: Option<f64>,
+    /// The staff member to assign.
     pub assignee_id: Option<ID>,
+    /// Whether the task is internal (hidden from external users).
     pub internal: Option<bool>,
 }
 
+/// New contact details of the caller's own account; absent fields stay as they are.
 #[derive(InputObject)]
 pub struct UpdateAccountContactDetailsInput {
+    /// A new e-mail address.
     pub email: Option<String>,
+    /// A new phone number.
     pub phone: Option<String>,
+    /// A new website.
     pub website: Option<String>,
+    /// A new postal address.
     pub address: Option<String>,
 }
 
@@ -87,7 +106,7 @@ async fn invoice_in_scope(conn: &mut DbConn, access: &Access, id: Uuid) -> Resul
 }
 
 /// An estimate refusing an action, in words built only from what the caller may see
-/// (SPEC §7): its status is named only when their grants for it show `status`.
+/// (docs/api.md): its status is named only when their grants for it show `status`.
 fn estimate_conflict(grants: &Grants, refused: &str, status: &str) -> Error {
     match grants.reveal(INVOICE_STATUS, status) {
         Some(status) => Error::Conflict(format!("the estimate cannot be {refused}: it is {status}")),
@@ -116,12 +135,13 @@ pub struct ActionsMutation;
 
 #[Object]
 impl ActionsMutation {
-    /// External users need `tasks.actions: create` for the project.
+    /// Creates a task in a project. External users need `tasks.actions: create` in their
+    /// grants for the project, else `FORBIDDEN`; the answer shows what their grants show.
     async fn create_task(
         &self,
         ctx: &Context<'_>,
-        project_id: ID,
-        input: CreateTaskInput,
+        #[graphql(desc = "The project to add the task to.")] project_id: ID,
+        #[graphql(desc = "The task.")] input: CreateTaskInput,
     ) -> Result<Option<Task>> {
         let project = parse_id("projectId", &project_id)?;
         let mut tx = Tx::begin(ctx).await?;
@@ -159,8 +179,13 @@ impl ActionsMutation {
         task_answer(ctx, id).await
     }
 
-    /// Staff only.
-    async fn update_task(&self, ctx: &Context<'_>, id: ID, input: UpdateTaskInput) -> Result<Option<Task>> {
+    /// Changes a task. Staff only.
+    async fn update_task(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The task's id.")] id: ID,
+        #[graphql(desc = "What to change.")] input: UpdateTaskInput,
+    ) -> Result<Option<Task>> {
         let task = parse_id("id", &id)?;
         let mut tx = Tx::begin(ctx).await?;
         let access = tx.access.clone();
@@ -217,13 +242,14 @@ impl ActionsMutation {
         task_answer(ctx, task).await
     }
 
-    /// External users need `tasks.actions: comment` for the task's project, and never
-    /// write internal comments.
+    /// Comments on a task. External users need `tasks.actions: comment` in their grants for
+    /// the task's project, else `FORBIDDEN`, and never write internal comments.
     async fn add_task_comment(
         &self,
         ctx: &Context<'_>,
-        task_id: ID,
-        body: String,
+        #[graphql(desc = "The task to comment on.")] task_id: ID,
+        #[graphql(desc = "The comment's text.")] body: String,
+        #[graphql(desc = "Staff only: whether the comment is internal (hidden from external users).")]
         internal: Option<bool>,
     ) -> Result<Option<Comment>> {
         let task = parse_id("taskId", &task_id)?;
@@ -270,11 +296,12 @@ impl ActionsMutation {
         tx.finish(ctx, result).await
     }
 
-    /// The caller's own account; needs `crm.actions: update_contact_details`.
+    /// Updates the contact details of the caller's own account. External users need
+    /// `crm.actions: update_contact_details` in their grants, else `FORBIDDEN`.
     async fn update_account_contact_details(
         &self,
         ctx: &Context<'_>,
-        input: UpdateAccountContactDetailsInput,
+        #[graphql(desc = "The new details.")] input: UpdateAccountContactDetailsInput,
     ) -> Result<Option<CrmAccount>> {
         let mut tx = Tx::begin(ctx).await?;
         let access = tx.access.clone();
@@ -310,8 +337,13 @@ impl ActionsMutation {
             .transpose()
     }
 
-    /// An estimate that was sent; needs `invoices.actions: accept_estimate`.
-    async fn accept_estimate(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Invoice>> {
+    /// Accepts an estimate that was sent (`SENT`; otherwise `CONFLICT`). External users
+    /// need `invoices.actions: accept_estimate` in their grants for it, else `FORBIDDEN`.
+    async fn accept_estimate(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The estimate's id.")] id: ID,
+    ) -> Result<Option<Invoice>> {
         let estimate = parse_id("id", &id)?;
         let mut tx = Tx::begin(ctx).await?;
         let access = tx.access.clone();
@@ -335,9 +367,13 @@ impl ActionsMutation {
         invoice_answer(ctx, estimate).await
     }
 
-    /// Makes an invoice of an estimate, once; again is `CONFLICT`. Needs
-    /// `invoices.actions: convert_estimate`.
-    async fn convert_estimate_to_invoice(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Invoice>> {
+    /// Makes an invoice of a sent estimate, once; again is `CONFLICT`. External users need
+    /// `invoices.actions: convert_estimate` in their grants for it, else `FORBIDDEN`.
+    async fn convert_estimate_to_invoice(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The estimate's id.")] id: ID,
+    ) -> Result<Option<Invoice>> {
         let estimate = parse_id("id", &id)?;
         let mut tx = Tx::begin(ctx).await?;
         let access = tx.access.clone();
@@ -353,7 +389,7 @@ impl ActionsMutation {
             if !matches!(row.status.as_str(), "SENT" | "ACCEPTED") {
                 return Err(estimate_conflict(&grants, "converted", &row.status));
             }
-            // Converting once is the caller's own action's contract (SPEC §7), not a
+            // Converting once is the caller's own action's contract (docs/api.md), not a
             // hidden value: saying so reveals no field.
             let invoice = writes::convert_estimate(conn, &row)
                 .await
@@ -368,12 +404,12 @@ impl ActionsMutation {
         invoice_answer(ctx, invoice).await
     }
 
-    /// Staff only.
+    /// Moves a project to another stage of the pipeline. Staff only.
     async fn set_project_stage(
         &self,
         ctx: &Context<'_>,
-        project_id: ID,
-        stage_id: ID,
+        #[graphql(desc = "The project.")] project_id: ID,
+        #[graphql(desc = "The stage to move it to.")] stage_id: ID,
     ) -> Result<Option<Project>> {
         let project = parse_id("projectId", &project_id)?;
         let stage = parse_id("stageId", &stage_id)?;
@@ -397,23 +433,31 @@ impl ActionsMutation {
             .transpose()
     }
 
-    /// Staff only: a draft becomes `SENT`.
-    async fn issue_invoice(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Invoice>> {
+    /// Issues a draft invoice or estimate: `DRAFT` becomes `SENT`. Staff only.
+    async fn issue_invoice(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The draft's id.")] id: ID,
+    ) -> Result<Option<Invoice>> {
         set_status(ctx, id, InvoiceStatus::Sent, Some("DRAFT")).await
     }
 
-    /// Staff only.
+    /// Sets an invoice's status. Staff only.
     async fn set_invoice_status(
         &self,
         ctx: &Context<'_>,
-        id: ID,
-        status: InvoiceStatus,
+        #[graphql(desc = "The invoice's id.")] id: ID,
+        #[graphql(desc = "The new status.")] status: InvoiceStatus,
     ) -> Result<Option<Invoice>> {
         set_status(ctx, id, status, None).await
     }
 
-    /// Staff only: publishes an article to the portal.
-    async fn publish_article(&self, ctx: &Context<'_>, id: ID) -> Result<Option<KbArticle>> {
+    /// Publishes an article to the portal. Staff only.
+    async fn publish_article(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The article's id.")] id: ID,
+    ) -> Result<Option<KbArticle>> {
         let article = parse_id("id", &id)?;
         let mut tx = Tx::begin(ctx).await?;
         let access = tx.access.clone();

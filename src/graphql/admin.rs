@@ -1,4 +1,4 @@
-//! The admin API (SPEC §7): roles, external users, portal access, project
+//! The admin API (docs/api.md): roles, external users, portal access, project
 //! organizations, switches, and the audit log. Admins only; everyone else (staff,
 //! external users, previews) gets `FORBIDDEN`.
 
@@ -28,16 +28,22 @@ fn admin_workspace(ctx: &Context<'_>) -> Result<Uuid> {
 #[derive(Clone)]
 pub struct Role(pub models::Role);
 
+/// A role: per module, the fields and relations its holders may view, the actions they may
+/// take and the notifications they receive. Held workspace-wide or in a project's
+/// organization. Admins only.
 #[Object]
 impl Role {
+    /// The role's id.
     pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
 
+    /// The role's name.
     async fn name(&self) -> &str {
         &self.0.name
     }
 
+    /// What the role is for, in the admin's words.
     async fn description(&self) -> Option<&str> {
         self.0.description.as_deref()
     }
@@ -79,27 +85,43 @@ impl Role {
 #[derive(Clone)]
 pub struct ExternalUser(pub models::ExternalUser);
 
+impl ExternalUser {
+    /// An external user resolved into a response outside the admin API (a comment's
+    /// author, `viewer.user`, `node(id)`): noted for the audit, as staff `User`s are.
+    pub fn new(ctx: &Context<'_>, row: models::ExternalUser) -> ExternalUser {
+        ctx.note_returned(row.id);
+        ExternalUser(row)
+    }
+}
+
+/// An external user (a client's contact). Whoever reaches them (admins, staff through
+/// comments, the user themselves as `viewer.user`) sees `id` and `name`; `email`,
+/// `portalAccess` and `account` are for staff only, `roles` for admins only.
 #[Object(name = "ExternalUser")]
 impl ExternalUser {
+    /// The user's id.
     pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
 
+    /// The user's name.
     async fn name(&self) -> &str {
         &self.0.name
     }
 
-    /// Staff callers only.
+    /// The user's e-mail address, unique in the workspace. Staff callers only: `null`
+    /// for anyone else.
     async fn email(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
         Ok(staff_caller(ctx)?.then_some(self.0.email.as_str()))
     }
 
-    /// Whether they may use the portal at all (staff callers only).
+    /// Whether they may use the portal at all; revoking it holds from their next request.
+    /// Staff callers only: `null` for anyone else.
     async fn portal_access(&self, ctx: &Context<'_>) -> Result<Option<bool>> {
         Ok(staff_caller(ctx)?.then_some(self.0.portal_access))
     }
 
-    /// Staff callers only.
+    /// The client account they belong to. Staff callers only: `null` for anyone else.
     async fn account(&self, ctx: &Context<'_>) -> Result<Option<CrmAccount>> {
         if !staff_caller(ctx)? {
             return Ok(None);
@@ -131,8 +153,11 @@ fn staff_caller(ctx: &Context<'_>) -> Result<bool> {
 #[derive(Clone)]
 pub struct ProjectMember(pub models::ProjectMember);
 
+/// A member of a project's organization: the project is in their scope, and their
+/// project-specific role (if any) adds grants for the project's records.
 #[Object]
 impl ProjectMember {
+    /// The member.
     async fn user(&self, ctx: &Context<'_>) -> Result<Option<ExternalUser>> {
         Ok(ctx
             .loader()
@@ -154,10 +179,14 @@ impl ProjectMember {
     }
 }
 
+/// The type of a GraphQL operation.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 pub enum OperationType {
+    /// A read.
     Query,
+    /// A change.
     Mutation,
+    /// A stream of events.
     Subscription,
 }
 
@@ -185,17 +214,21 @@ impl Node for AuditEvent {
     }
 }
 
+/// One audited request of an external user or of a preview.
 #[Object]
 impl AuditEvent {
+    /// The event's id.
     pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
 
+    /// When the request was made.
     async fn at(&self) -> DateTime {
         DateTime(self.0.at)
     }
 
-    /// Absent for a role-set preview, or once the user is deleted.
+    /// The external user who made the request, or was previewed; absent for a role-set
+    /// preview, or once the user is deleted.
     async fn external_user(&self, ctx: &Context<'_>) -> Result<Option<ExternalUser>> {
         let Some(id) = self.0.external_user_id else {
             return Ok(None);
@@ -203,7 +236,7 @@ impl AuditEvent {
         Ok(ctx.loader().load_one(ExternalUserId(id)).await?.map(ExternalUser))
     }
 
-    /// The admin who previewed, for a preview.
+    /// The admin who previewed, for a preview; `null` otherwise.
     async fn preview_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         let Some(id) = self.0.preview_by else {
             return Ok(None);
@@ -215,6 +248,7 @@ impl AuditEvent {
             .map(|u| User::new(ctx, u, true)))
     }
 
+    /// The client account of the user (or of a role-set preview).
     async fn account(&self, ctx: &Context<'_>) -> Result<Option<CrmAccount>> {
         let Some(id) = self.0.account_id else {
             return Ok(None);
@@ -223,10 +257,12 @@ impl AuditEvent {
         row.map(|r| CrmAccount::new(ctx, r)).transpose()
     }
 
+    /// The operation's name, when the document gave one.
     async fn operation_name(&self) -> Option<&str> {
         self.0.operation_name.as_deref()
     }
 
+    /// Query, mutation or subscription.
     async fn operation_type(&self) -> OperationType {
         match self.0.operation_type.as_str() {
             "MUTATION" => OperationType::Mutation,
@@ -235,50 +271,69 @@ impl AuditEvent {
         }
     }
 
+    /// The schema names of the root fields the operation ran (aliases resolved).
     async fn root_fields(&self) -> &[String] {
         &self.0.root_fields
     }
 
-    /// The records returned or changed.
+    /// The ids of the records returned or changed, selected `id` or not.
     async fn record_ids(&self) -> Vec<ID> {
         self.0.record_ids.iter().map(|id| ID(id.to_string())).collect()
     }
 
-    /// `OK`, or the error code.
+    /// `OK`, or the error code of the request (e.g. `FORBIDDEN`, `RATE_LIMITED`).
     async fn outcome(&self) -> &str {
         &self.0.outcome
     }
 }
 
+/// Which audit events to list; every condition given must hold.
 #[derive(InputObject)]
 pub struct AuditFilter {
+    /// Only this external user's events (including previews of them).
     pub external_user_id: Option<ID>,
+    /// Only events at or after this moment.
     pub from: Option<DateTime>,
+    /// Only events before this moment.
     pub to: Option<DateTime>,
+    /// Only events of this operation type.
     pub operation_type: Option<OperationType>,
 }
 
 /// One module's grants in a role input; names as in `permissionCatalog`.
 #[derive(InputObject)]
 pub struct GrantInput {
+    /// The module: `crm`, `projects`, `tasks`, `knowledge_base` or `invoices`. Naming it,
+    /// even with four empty lists, shows its records' always-visible fields.
     pub module: String,
+    /// Fields to show, from the catalog's `fields` of the module.
     #[graphql(default)]
     pub fields: Vec<String>,
+    /// Relations to show, from the catalog's `relations` of the module.
     #[graphql(default)]
     pub relations: Vec<String>,
+    /// Actions to allow, from the catalog's `actions` of the module.
     #[graphql(default)]
     pub actions: Vec<String>,
+    /// Notifications to deliver, from the catalog's `notifications` of the module.
     #[graphql(default)]
     pub notifications: Vec<String>,
 }
 
+/// A new role. A name outside the catalog is `BAD_USER_INPUT` naming its place, and
+/// nothing is saved.
 #[derive(InputObject)]
 pub struct CreateRoleInput {
+    /// The role's name.
     pub name: String,
+    /// What the role is for.
     pub description: Option<String>,
+    /// Whether the role counts; an inactive role grants nothing.
     #[graphql(default = true)]
     pub active: bool,
+    /// When the role stops counting; never when absent.
     pub expires_at: Option<DateTime>,
+    /// The modules the role names, each with its four lists.
     #[graphql(default)]
     pub grants: Vec<GrantInput>,
 }
@@ -286,17 +341,25 @@ pub struct CreateRoleInput {
 /// Changes to a role; absent fields stay, `grants` (when given) replaces all of them.
 #[derive(InputObject)]
 pub struct UpdateRoleInput {
+    /// A new name.
     pub name: Option<String>,
+    /// A new description; `null` removes it.
     pub description: MaybeUndefined<String>,
+    /// Activates or deactivates the role.
     pub active: Option<bool>,
+    /// A new expiry; `null` removes it.
     pub expires_at: MaybeUndefined<DateTime>,
+    /// Replaces every grant of the role.
     pub grants: Option<Vec<GrantInput>>,
 }
 
-/// A workspace's module switch.
+/// A workspace's module switch (a plan or add-on).
 #[derive(SimpleObject)]
 pub struct ModuleSwitch {
+    /// The module's name.
     pub module: String,
+    /// Whether the module is on; when off, no external user sees it and its root fields
+    /// answer `FORBIDDEN`.
     pub enabled: bool,
 }
 
@@ -339,19 +402,26 @@ pub struct AdminQuery;
 
 #[Object]
 impl AdminQuery {
+    /// Every role of the workspace. Admins only.
     async fn roles(&self, ctx: &Context<'_>) -> Result<Option<Vec<Role>>> {
         let ws = admin_workspace(ctx)?;
         let rows = writes::roles(&mut *ctx.pool()?.get().await?, ws).await?;
         Ok(Some(rows.into_iter().map(Role).collect()))
     }
 
-    async fn role(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Role>> {
+    /// One role by id. Admins only.
+    async fn role(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The role's id.")] id: ID,
+    ) -> Result<Option<Role>> {
         admin_workspace(ctx)?;
         let id = parse_id("id", &id)?;
         let row = ctx.loader().load_one(RoleId(id)).await?.ok_or(Error::NotFound)?;
         Ok(Some(Role(row)))
     }
 
+    /// Every external user of the workspace. Admins only.
     #[graphql(name = "externalUsers")]
     async fn external_users(&self, ctx: &Context<'_>) -> Result<Option<Vec<ExternalUser>>> {
         let ws = admin_workspace(ctx)?;
@@ -359,14 +429,17 @@ impl AdminQuery {
         Ok(Some(rows.into_iter().map(ExternalUser).collect()))
     }
 
-    /// Audit events, newest first.
+    /// Audit events of external users and previews, newest first. Admins only.
     #[graphql(complexity = "first.unwrap_or(50).max(1) as usize * child_complexity")]
     async fn audit_log(
         &self,
         ctx: &Context<'_>,
-        filter: Option<AuditFilter>,
+        #[graphql(desc = "Which events to list; all when absent.")] filter: Option<AuditFilter>,
+        #[graphql(desc = "How many items to return: 50 when absent, at most 100; 0 gives an empty page.")]
         first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "The `endCursor` of the previous page; the page starts after it.")] after: Option<
+            String,
+        >,
     ) -> Result<Option<Connection<AuditEvent>>> {
         let ws = admin_workspace(ctx)?;
         let page = connection::id_page(ctx, "e", first, after.as_deref())?;
@@ -418,7 +491,12 @@ macro_rules! found {
 
 #[Object]
 impl AdminMutation {
-    async fn create_role(&self, ctx: &Context<'_>, input: CreateRoleInput) -> Result<Option<Role>> {
+    /// Creates a role; its grant names are checked against the catalog. Admins only.
+    async fn create_role(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The role.")] input: CreateRoleInput,
+    ) -> Result<Option<Role>> {
         let ws = admin_workspace(ctx)?;
         let mut tx = Tx::begin(ctx).await?;
         let id = Uuid::now_v7();
@@ -442,7 +520,13 @@ impl AdminMutation {
         Ok(Some(Role(row)))
     }
 
-    async fn update_role(&self, ctx: &Context<'_>, id: ID, input: UpdateRoleInput) -> Result<Option<Role>> {
+    /// Changes a role; holders see the change on their next request. Admins only.
+    async fn update_role(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The role's id.")] id: ID,
+        #[graphql(desc = "What to change.")] input: UpdateRoleInput,
+    ) -> Result<Option<Role>> {
         let ws = admin_workspace(ctx)?;
         let id = parse_id("id", &id)?;
         let mut tx = Tx::begin(ctx).await?;
@@ -486,8 +570,12 @@ impl AdminMutation {
     }
 
     /// Deletes roles, their assignments and their uses in projects; answers the ids
-    /// deleted.
-    async fn delete_roles(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Option<Vec<ID>>> {
+    /// deleted. Admins only.
+    async fn delete_roles(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The roles to delete.")] ids: Vec<ID>,
+    ) -> Result<Option<Vec<ID>>> {
         let ws = admin_workspace(ctx)?;
         let ids = ids
             .iter()
@@ -504,34 +592,39 @@ impl AdminMutation {
         Ok(Some(deleted.into_iter().map(|id| ID(id.to_string())).collect()))
     }
 
+    /// Gives an external user a workspace-wide role. Admins only.
     async fn assign_role(
         &self,
         ctx: &Context<'_>,
-        role_id: ID,
-        external_user_id: ID,
+        #[graphql(desc = "The role.")] role_id: ID,
+        #[graphql(desc = "The external user.")] external_user_id: ID,
     ) -> Result<Option<ExternalUser>> {
         set_assignment(ctx, role_id, external_user_id, true)
             .await
             .map(Some)
     }
 
+    /// Takes a workspace-wide role from an external user. Admins only.
     async fn unassign_role(
         &self,
         ctx: &Context<'_>,
-        role_id: ID,
-        external_user_id: ID,
+        #[graphql(desc = "The role.")] role_id: ID,
+        #[graphql(desc = "The external user.")] external_user_id: ID,
     ) -> Result<Option<ExternalUser>> {
         set_assignment(ctx, role_id, external_user_id, false)
             .await
             .map(Some)
     }
 
+    /// Adds a contact of a client account as an external user, with portal access. An
+    /// e-mail already used in the workspace is `CONFLICT`. Admins only.
     async fn create_external_user(
         &self,
         ctx: &Context<'_>,
-        account_id: ID,
+        #[graphql(desc = "The client account they belong to.")] account_id: ID,
+        #[graphql(desc = "Their e-mail address, unique in the workspace (case-insensitively).")]
         email: String,
-        name: String,
+        #[graphql(desc = "Their name.")] name: String,
     ) -> Result<Option<ExternalUser>> {
         let ws = admin_workspace(ctx)?;
         let account = parse_id("accountId", &account_id)?;
@@ -542,7 +635,8 @@ impl AdminMutation {
                 return Err(Error::bad_input("email", "not an e-mail address"));
             }
             let name = checked_name("name", &name)?;
-            // Unique per workspace (SPEC §1): a conflict speaks of this workspace only.
+            // Unique per workspace (docs/permissions.md#callers): a conflict speaks of this
+            // workspace only.
             let id = writes::insert_external_user(tx.conn()?, ws, account, &email, &name)
                 .await
                 .map_err(|e| match Error::from(e) {
@@ -560,7 +654,12 @@ impl AdminMutation {
     }
 
     /// Removes the user's access, assignments and memberships; their audit events stay.
-    async fn delete_external_user(&self, ctx: &Context<'_>, id: ID) -> Result<Option<ID>> {
+    /// Answers the id deleted. Admins only.
+    async fn delete_external_user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The external user.")] id: ID,
+    ) -> Result<Option<ID>> {
         let ws = admin_workspace(ctx)?;
         let user = parse_id("id", &id)?;
         let mut tx = Tx::begin(ctx).await?;
@@ -573,29 +672,33 @@ impl AdminMutation {
         Ok(Some(id))
     }
 
+    /// Lets an external user use the portal again. Admins only.
     async fn grant_portal_access(
         &self,
         ctx: &Context<'_>,
-        external_user_id: ID,
+        #[graphql(desc = "The external user.")] external_user_id: ID,
     ) -> Result<Option<ExternalUser>> {
         set_portal_access(ctx, external_user_id, true).await.map(Some)
     }
 
-    /// Takes effect on the user's next request, whatever their token says.
+    /// Stops an external user from using the portal; takes effect on their next request,
+    /// whatever their token says. Admins only.
     async fn revoke_portal_access(
         &self,
         ctx: &Context<'_>,
-        external_user_id: ID,
+        #[graphql(desc = "The external user.")] external_user_id: ID,
     ) -> Result<Option<ExternalUser>> {
         set_portal_access(ctx, external_user_id, false).await.map(Some)
     }
 
+    /// Makes an external user a member of a project's organization, optionally with a
+    /// project-specific role. Admins only.
     async fn add_project_member(
         &self,
         ctx: &Context<'_>,
-        project_id: ID,
-        external_user_id: ID,
-        role_id: Option<ID>,
+        #[graphql(desc = "The project.")] project_id: ID,
+        #[graphql(desc = "The external user.")] external_user_id: ID,
+        #[graphql(desc = "Their project-specific role; none when absent.")] role_id: Option<ID>,
     ) -> Result<Option<Project>> {
         let ws = admin_workspace(ctx)?;
         let project = parse_id("projectId", &project_id)?;
@@ -611,11 +714,12 @@ impl AdminMutation {
         staff_project(ctx, project).await.map(Some)
     }
 
+    /// Removes an external user from a project's organization. Admins only.
     async fn remove_project_member(
         &self,
         ctx: &Context<'_>,
-        project_id: ID,
-        external_user_id: ID,
+        #[graphql(desc = "The project.")] project_id: ID,
+        #[graphql(desc = "The external user.")] external_user_id: ID,
     ) -> Result<Option<Project>> {
         let ws = admin_workspace(ctx)?;
         let project = parse_id("projectId", &project_id)?;
@@ -631,12 +735,12 @@ impl AdminMutation {
     }
 
     /// `own: true` gives a sub-project its own organization, copying its parent's
-    /// effective members; `own: false` drops its members and inherits again.
+    /// effective members; `own: false` drops its members and inherits again. Admins only.
     async fn set_project_own_organization(
         &self,
         ctx: &Context<'_>,
-        project_id: ID,
-        own: bool,
+        #[graphql(desc = "The sub-project.")] project_id: ID,
+        #[graphql(desc = "`true`: its own organization; `false`: its parent's.")] own: bool,
     ) -> Result<Option<Project>> {
         let ws = admin_workspace(ctx)?;
         let project = parse_id("projectId", &project_id)?;
@@ -663,11 +767,13 @@ impl AdminMutation {
         staff_project(ctx, project).await.map(Some)
     }
 
+    /// Shares a project with every portal user of its account, or stops sharing it.
+    /// Admins only.
     async fn set_project_shared_with_account(
         &self,
         ctx: &Context<'_>,
-        project_id: ID,
-        shared: bool,
+        #[graphql(desc = "The project.")] project_id: ID,
+        #[graphql(desc = "Whether to share it.")] shared: bool,
     ) -> Result<Option<Project>> {
         let ws = admin_workspace(ctx)?;
         let project = parse_id("projectId", &project_id)?;
@@ -690,11 +796,13 @@ impl AdminMutation {
         staff_project(ctx, project).await.map(Some)
     }
 
+    /// Lets external users see a project's budget (where granted), or hides it from them.
+    /// Admins only.
     async fn set_budget_client_access(
         &self,
         ctx: &Context<'_>,
-        project_id: ID,
-        enabled: bool,
+        #[graphql(desc = "The project.")] project_id: ID,
+        #[graphql(desc = "Whether external users may see the budget.")] enabled: bool,
     ) -> Result<Option<Project>> {
         let ws = admin_workspace(ctx)?;
         let project = parse_id("projectId", &project_id)?;
@@ -708,12 +816,13 @@ impl AdminMutation {
         staff_project(ctx, project).await.map(Some)
     }
 
-    /// Switches a module on or off for the workspace (a plan or add-on change).
+    /// Switches a module on or off for the workspace (a plan or add-on change); answers
+    /// every module's switch. Admins only.
     async fn set_workspace_module(
         &self,
         ctx: &Context<'_>,
-        module: String,
-        enabled: bool,
+        #[graphql(desc = "The module, as the catalog spells it.")] module: String,
+        #[graphql(desc = "Whether the module is on.")] enabled: bool,
     ) -> Result<Option<Vec<ModuleSwitch>>> {
         let ws = admin_workspace(ctx)?;
         let m = Module::parse(&module)

@@ -1,8 +1,8 @@
-//! Authentication before arguments (SPEC §1): an anonymous caller may ask for nothing
-//! but `__typename` and introspection, so an operation of theirs that selects any other
-//! root field is refused as a whole with `UNAUTHENTICATED` (`missing_token`) before it is
-//! validated. Otherwise a malformed argument would answer `BAD_USER_INPUT` and tell an
-//! anonymous caller about the shape of what they may not use.
+//! Authentication before arguments (docs/api.md#tokens): an anonymous caller may ask for
+//! nothing but `__typename` and introspection, so an operation of theirs that selects any
+//! other root field is refused as a whole with `UNAUTHENTICATED` (`missing_token`) before
+//! it is validated. Otherwise a malformed argument would answer `BAD_USER_INPUT` and tell
+//! an anonymous caller about the shape of what they may not use.
 
 use std::any::TypeId;
 use std::collections::HashSet;

@@ -1,4 +1,4 @@
-//! Relay-style connections (SPEC §7). Cursors are opaque, and built only from the sort
+//! Relay-style connections (docs/api.md). Cursors are opaque, and built only from the sort
 //! key of the list, which is always visible (ids, names, titles, numbers): they reveal
 //! nothing a caller could not see.
 
@@ -21,11 +21,16 @@ pub trait Node {
     fn record_id(&self) -> Uuid;
 }
 
+/// Where a page sits in its list (Relay).
 #[derive(SimpleObject, Clone, Debug, Default)]
 pub struct PageInfo {
+    /// Whether more items follow this page: ask again with `after: endCursor`.
     pub has_next_page: bool,
+    /// Whether items precede this page.
     pub has_previous_page: bool,
+    /// The cursor of the page's first item; `null` for an empty page.
     pub start_cursor: Option<String>,
+    /// The cursor of the page's last item; `null` for an empty page.
     pub end_cursor: Option<String>,
 }
 
@@ -47,18 +52,23 @@ pub struct Connection<N> {
 /// The GraphQL types `XConnection` and `XEdge` for one node type.
 macro_rules! connection_types {
     ($($node:ty => $connection:literal, $edge:literal;)*) => {$(
+        /// A page of a list (Relay connection), with the full count of what the caller may
+        /// see.
         #[Object(name = $connection)]
         impl Connection<$node> {
+            /// The items of this page.
             async fn nodes(&self, ctx: &Context<'_>) -> &[$node] {
                 self.nodes.iter().for_each(|n| ctx.note_returned(n.record_id()));
                 &self.nodes
             }
 
+            /// The items of this page, each with its cursor.
             async fn edges(&self, ctx: &Context<'_>) -> &[Edge<$node>] {
                 self.edges.iter().for_each(|e| ctx.note_returned(e.node.record_id()));
                 &self.edges
             }
 
+            /// Where this page sits in the list.
             async fn page_info(&self) -> &PageInfo {
                 &self.page_info
             }
@@ -71,12 +81,15 @@ macro_rules! connection_types {
             }
         }
 
+        /// An item of a page, with its cursor.
         #[Object(name = $edge)]
         impl Edge<$node> {
+            /// An opaque position: pass it as `after` to continue after this item.
             async fn cursor(&self) -> &str {
                 &self.cursor
             }
 
+            /// The item.
             async fn node(&self) -> &$node {
                 &self.node
             }

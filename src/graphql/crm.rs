@@ -31,7 +31,8 @@ impl CrmAccount {
         Ok(ctx.returned(CrmAccount::listed(ctx, row)?))
     }
 
-    /// An account loaded in scope; project roles never apply to it (SPEC §3).
+    /// An account loaded in scope; project roles never apply to it (docs/permissions.md,
+    /// "Merging grants").
     pub fn listed(ctx: &Context<'_>, row: models::Account) -> Result<CrmAccount> {
         let grants = ctx.access()?.workspace_grants();
         Ok(CrmAccount { row, grants })
@@ -48,46 +49,62 @@ impl Node for CrmAccount {
     }
 }
 
-/// A client account.
+/// A client account of the workspace (module `crm`). An external user sees only their
+/// own account.
 #[Object]
 impl CrmAccount {
+    /// The account's id. Always visible.
     pub(crate) async fn id(&self) -> ID {
         ID(self.row.id.to_string())
     }
 
+    /// The account's name. Always visible.
     async fn name(&self) -> &str {
         &self.row.name
     }
 
+    /// The account's e-mail address. Visible to external users whose grants include
+    /// `crm.fields: email`.
     async fn email(&self) -> Option<&str> {
         self.grants.reveal(EMAIL, self.row.email.as_deref()).flatten()
     }
 
+    /// The account's phone number. Visible to external users whose grants include
+    /// `crm.fields: phone`.
     async fn phone(&self) -> Option<&str> {
         self.grants.reveal(PHONE, self.row.phone.as_deref()).flatten()
     }
 
+    /// The account's website. Visible to external users whose grants include
+    /// `crm.fields: website`.
     async fn website(&self) -> Option<&str> {
         self.grants.reveal(WEBSITE, self.row.website.as_deref()).flatten()
     }
 
+    /// The account's postal address. Visible to external users whose grants include
+    /// `crm.fields: address`.
     async fn address(&self) -> Option<&str> {
         self.grants.reveal(ADDRESS, self.row.address.as_deref()).flatten()
     }
 
+    /// The account's industry. Visible to external users whose grants include
+    /// `crm.fields: industry`.
     async fn industry(&self) -> Option<&str> {
         self.grants
             .reveal(INDUSTRY, self.row.industry.as_deref())
             .flatten()
     }
 
+    /// Notes about the account. Visible to external users whose grants include
+    /// `crm.fields: description`.
     async fn description(&self) -> Option<&str> {
         self.grants
             .reveal(DESCRIPTION, self.row.description.as_deref())
             .flatten()
     }
 
-    /// The account manager.
+    /// The account manager, a staff member. Visible to external users whose grants include
+    /// `crm.relations: owner`.
     async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         let Some(id) = self.grants.reveal(OWNER, self.row.owner_id).flatten() else {
             return Ok(None);
@@ -108,7 +125,12 @@ pub struct CrmQuery;
 impl CrmQuery {
     /// External callers: their own account (`id` optional; any other id is not found).
     /// Staff: any account of the workspace, by id.
-    async fn account(&self, ctx: &Context<'_>, id: Option<ID>) -> Result<Option<CrmAccount>> {
+    async fn account(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The account; optional for external callers (their own), required for staff.")]
+        id: Option<ID>,
+    ) -> Result<Option<CrmAccount>> {
         let access = ctx.access()?;
         access.root(Module::Crm)?;
         let id = id.as_ref().map(|id| parse_id("id", id)).transpose()?;
@@ -125,13 +147,17 @@ impl CrmQuery {
         CrmAccount::new(ctx, row).map(Some)
     }
 
-    /// Every account of the workspace, by name (staff only).
+    /// Every account of the workspace, ordered by name. Staff only: `FORBIDDEN` for
+    /// external users.
     #[graphql(complexity = "first.unwrap_or(50).max(1) as usize * child_complexity")]
     async fn accounts(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "How many items to return: 50 when absent, at most 100; 0 gives an empty page.")]
         first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "The `endCursor` of the previous page; the page starts after it.")] after: Option<
+            String,
+        >,
     ) -> Result<Option<Connection<CrmAccount>>> {
         let access = ctx.access()?;
         access.staff_only()?;

@@ -23,9 +23,12 @@ const ACCOUNT: Grant = relation(Module::Invoices, "account");
 const PROJECT: Grant = relation(Module::Invoices, "project");
 const LINES: Grant = relation(Module::Invoices, "lines");
 
+/// Whether a document bills or offers.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 pub enum InvoiceKind {
+    /// An invoice: asks for payment.
     Invoice,
+    /// An estimate: an offer the client may accept, and that may become an invoice.
     Estimate,
 }
 
@@ -38,13 +41,20 @@ impl InvoiceKind {
     }
 }
 
+/// Where an invoice or estimate stands.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 pub enum InvoiceStatus {
+    /// Being prepared; never shown to external users.
     Draft,
+    /// Issued to the client.
     Sent,
+    /// An estimate the client accepted.
     Accepted,
+    /// Paid in full.
     Paid,
+    /// Past its due date and not paid.
     Overdue,
+    /// Withdrawn.
     Cancelled,
 }
 
@@ -102,17 +112,21 @@ impl Node for Invoice {
     }
 }
 
-/// An invoice or an estimate.
+/// An invoice or an estimate of a client account (module `invoices`). External users see
+/// their own account's, never drafts.
 #[Object]
 impl Invoice {
+    /// The invoice's id. Always visible.
     pub(crate) async fn id(&self) -> ID {
         ID(self.row.id.to_string())
     }
 
+    /// The invoice's number, e.g. `INV-2026-001`. Always visible.
     async fn number(&self) -> &str {
         &self.row.number
     }
 
+    /// Invoice or estimate. Always visible.
     async fn kind(&self) -> InvoiceKind {
         if self.row.kind == "ESTIMATE" {
             InvoiceKind::Estimate
@@ -121,12 +135,16 @@ impl Invoice {
         }
     }
 
+    /// Where the invoice stands. Visible to external users whose grants include
+    /// `invoices.fields: status`.
     async fn status(&self) -> Option<InvoiceStatus> {
         self.grants
             .reveal(STATUS, &self.row.status)
             .and_then(|s| InvoiceStatus::parse(s))
     }
 
+    /// When the invoice was issued. Visible to external users whose grants include
+    /// `invoices.fields: issue_date`.
     async fn issue_date(&self) -> Option<Date> {
         self.grants
             .reveal(ISSUE_DATE, self.row.issue_date)
@@ -134,6 +152,8 @@ impl Invoice {
             .map(Date)
     }
 
+    /// When payment is due. Visible to external users whose grants include
+    /// `invoices.fields: due_date`.
     async fn due_date(&self) -> Option<Date> {
         self.grants
             .reveal(DUE_DATE, self.row.due_date)
@@ -141,23 +161,30 @@ impl Invoice {
             .map(Date)
     }
 
+    /// The amount billed, exactly. Visible to external users whose grants include
+    /// `invoices.fields: total`.
     async fn total(&self) -> Option<Decimal> {
         self.grants
             .reveal(TOTAL, self.row.total_cents)
             .map(Decimal::from_cents)
     }
 
+    /// The currency of the amounts (ISO 4217). Visible to external users whose grants
+    /// include `invoices.fields: currency`.
     async fn currency(&self) -> Option<&str> {
         self.grants.reveal(CURRENCY, self.row.currency.as_str())
     }
 
+    /// The amount paid so far, exactly. Visible to external users whose grants include
+    /// `invoices.fields: paid_amount`.
     async fn paid_amount(&self) -> Option<Decimal> {
         self.grants
             .reveal(PAID_AMOUNT, self.row.paid_cents)
             .map(Decimal::from_cents)
     }
 
-    /// Needs `crm` access (workspace roles).
+    /// The client account billed. Visible to external users whose grants include
+    /// `invoices.relations: account` and access to `crm` (from workspace-wide roles).
     async fn account(&self, ctx: &Context<'_>) -> Result<Option<CrmAccount>> {
         if !self.grants.allows(ACCOUNT) {
             return Ok(None);
@@ -166,7 +193,9 @@ impl Invoice {
         row.map(|r| CrmAccount::new(ctx, r)).transpose()
     }
 
-    /// Needs the project in scope with `projects` access.
+    /// The project billed, if any. Visible to external users whose grants include
+    /// `invoices.relations: project`, and only when the project is in their scope with
+    /// access to `projects`.
     async fn project(&self, ctx: &Context<'_>) -> Result<Option<Project>> {
         let Some(id) = self.grants.reveal(PROJECT, self.row.project_id).flatten() else {
             return Ok(None);
@@ -175,6 +204,8 @@ impl Invoice {
         row.map(|r| Project::new(ctx, r)).transpose()
     }
 
+    /// The invoice's lines. Visible to external users whose grants include
+    /// `invoices.relations: lines`; otherwise empty.
     async fn lines(&self, ctx: &Context<'_>) -> Result<Vec<InvoiceLine>> {
         if !self.grants.allows(LINES) {
             return Ok(Vec::new());
@@ -187,21 +218,25 @@ impl Invoice {
 #[derive(Clone)]
 pub struct InvoiceLine(models::InvoiceLine);
 
-/// A line of an invoice; all fields show whenever the relation does.
+/// A line of an invoice; all fields show whenever the `lines` relation does.
 #[Object]
 impl InvoiceLine {
+    /// What is billed.
     async fn description(&self) -> &str {
         &self.0.description
     }
 
+    /// How many units.
     async fn quantity(&self) -> f64 {
         self.0.quantity
     }
 
+    /// The price of one unit, exactly.
     async fn unit_price(&self) -> Decimal {
         Decimal::from_cents(self.0.unit_price_cents)
     }
 
+    /// The line's amount, exactly: quantity times unit price.
     async fn amount(&self) -> Decimal {
         Decimal::from_cents(self.0.amount_cents)
     }
@@ -212,14 +247,18 @@ pub struct InvoicesQuery;
 
 #[Object]
 impl InvoicesQuery {
-    /// Invoices and estimates, by number.
+    /// Invoices and estimates in the caller's scope, ordered by number (external users:
+    /// their own account's, never drafts).
     #[graphql(complexity = "first.unwrap_or(50).max(1) as usize * child_complexity")]
     async fn invoices(
         &self,
         ctx: &Context<'_>,
-        kind: Option<InvoiceKind>,
+        #[graphql(desc = "Only invoices, or only estimates; both when absent.")] kind: Option<InvoiceKind>,
+        #[graphql(desc = "How many items to return: 50 when absent, at most 100; 0 gives an empty page.")]
         first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "The `endCursor` of the previous page; the page starts after it.")] after: Option<
+            String,
+        >,
     ) -> Result<Option<Connection<Invoice>>> {
         let access = ctx.access()?;
         access.root(Module::Invoices)?;
@@ -246,7 +285,13 @@ impl InvoicesQuery {
         Ok(Some(Connection::page(nodes, &page, total)))
     }
 
-    async fn invoice(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Invoice>> {
+    /// One invoice or estimate by id; `NOT_FOUND` when it does not exist or is out of the
+    /// caller's scope.
+    async fn invoice(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The invoice's id.")] id: ID,
+    ) -> Result<Option<Invoice>> {
         ctx.access()?.root(Module::Invoices)?;
         let id = parse_id("id", &id)?;
         let row = ctx

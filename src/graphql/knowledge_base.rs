@@ -45,30 +45,42 @@ impl Node for KbArticle {
     }
 }
 
+/// A knowledge-base article (module `knowledge_base`). External users see the articles
+/// published to the portal.
 #[Object]
 impl KbArticle {
+    /// The article's id. Always visible.
     pub(crate) async fn id(&self) -> ID {
         ID(self.row.id.to_string())
     }
 
+    /// The article's title. Always visible.
     async fn title(&self) -> &str {
         &self.row.title
     }
 
+    /// The article's text. Visible to external users whose grants include
+    /// `knowledge_base.fields: body`.
     async fn body(&self) -> Option<&str> {
         self.grants.reveal(BODY, self.row.body.as_str())
     }
 
+    /// The article's category. Visible to external users whose grants include
+    /// `knowledge_base.fields: category`.
     async fn category(&self) -> Option<&str> {
         self.grants
             .reveal(CATEGORY, self.row.category.as_deref())
             .flatten()
     }
 
+    /// When the article last changed. Visible to external users whose grants include
+    /// `knowledge_base.fields: updated_at`.
     async fn updated_at(&self) -> Option<DateTime> {
         self.grants.reveal(UPDATED_AT, self.row.updated_at).map(DateTime)
     }
 
+    /// The staff member who wrote the article. Visible to external users whose grants
+    /// include `knowledge_base.relations: author`.
     async fn author(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         let Some(id) = self.grants.reveal(AUTHOR, self.row.author_id).flatten() else {
             return Ok(None);
@@ -81,7 +93,8 @@ impl KbArticle {
             .map(|u| User::new(ctx, u, staff)))
     }
 
-    /// Staff only.
+    /// Whether the article is published to the portal. Staff only: `null` for external
+    /// users whatever their grants.
     async fn published(&self) -> Option<bool> {
         self.grants.staff_only(self.row.published)
     }
@@ -92,13 +105,17 @@ pub struct KnowledgeBaseQuery;
 
 #[Object]
 impl KnowledgeBaseQuery {
-    /// Articles published to the portal, by title.
+    /// Articles in the caller's scope (external users: published to the portal), ordered by
+    /// title.
     #[graphql(complexity = "first.unwrap_or(50).max(1) as usize * child_complexity")]
     async fn articles(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "How many items to return: 50 when absent, at most 100; 0 gives an empty page.")]
         first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "The `endCursor` of the previous page; the page starts after it.")] after: Option<
+            String,
+        >,
     ) -> Result<Option<Connection<KbArticle>>> {
         let access = ctx.access()?;
         access.root(Module::KnowledgeBase)?;
@@ -124,7 +141,13 @@ impl KnowledgeBaseQuery {
         Ok(Some(Connection::page(nodes, &page, total)))
     }
 
-    async fn article(&self, ctx: &Context<'_>, id: ID) -> Result<Option<KbArticle>> {
+    /// One article by id; `NOT_FOUND` when it does not exist or is out of the caller's
+    /// scope.
+    async fn article(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The article's id.")] id: ID,
+    ) -> Result<Option<KbArticle>> {
         ctx.access()?.root(Module::KnowledgeBase)?;
         let id = parse_id("id", &id)?;
         let row = ctx

@@ -1,9 +1,9 @@
-//! Limits checked on the parsed document, after parsing and before validation (which
-//! is itself what a hostile document makes explode), so they hold even for documents
-//! that would fail validation (SPEC §11). They run in `prepare_request`, which parses
-//! the document and hands it on parsed: async-graphql's own parse step walks every
-//! fragment spread for its recursion check, 2^26 times for a 1 KB document of
-//! fragments that spread each other twice, so the document must be measured before it.
+//! Limits checked on the parsed document, after parsing and before validation (which is
+//! itself what a hostile document makes explode), so they hold even for documents that
+//! would fail validation (docs/operations.md). They run in `prepare_request`, which parses
+//! the document and hands it on parsed: async-graphql's own parse step walks every fragment
+//! spread for its recursion check, 2^26 times for a 1 KB document of fragments that spread
+//! each other twice, so the document must be measured before it.
 //!
 //! - input hygiene ([`hygiene`]): no NUL and no over-long string in any argument or
 //!   variable;

@@ -16,6 +16,7 @@ pub mod loaders;
 mod mutations;
 mod node;
 mod ordering;
+pub mod persisted;
 mod projects;
 mod response_size;
 pub mod scalars;
@@ -28,7 +29,7 @@ use std::sync::Arc;
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
 
-pub use errors::{ErrorCodes, with_code as errors_with_code};
+pub use errors::{ErrorCodes, Execution, with_code as errors_with_code};
 
 use crate::access::Access;
 use crate::audit::{AuditSink, RequestAudit};
@@ -40,7 +41,8 @@ use loaders::Fetch;
 
 pub type PortalSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
-/// The root types are named `Query` and `Mutation` (SPEC §7 client conventions).
+/// Reads. Every list and lookup answers only what the caller may see: records out of their
+/// scope do not exist, fields not granted are `null` (see docs/permissions.md).
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
 pub struct QueryRoot(
@@ -54,13 +56,19 @@ pub struct QueryRoot(
     admin::AdminQuery,
 );
 
+/// Changes. External users may take the actions their grants allow; staff run the
+/// workspace; admins manage roles and access. A failed mutation changes nothing.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
 pub struct MutationRoot(actions::ActionsMutation, admin::AdminMutation);
 
 pub fn build_schema(limits: Limits) -> PortalSchema {
     Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
+        // Outermost: sees every document, and every answer once coded.
+        .extension(crate::metrics::OperationMetrics)
         .extension(ErrorCodes)
+        // Before every extension that parses the document.
+        .extension(persisted::PersistedRefusals)
         .extension(anonymous::AnonymousOperations)
         .extension(ordering::SelectionOrder)
         .extension(limits::DocumentLimits::new(limits))
@@ -110,7 +118,7 @@ pub async fn execute(
         let access = caller.as_ref().map(|(a, _)| a.clone());
         let audit = access
             .as_deref()
-            .and_then(|a| RequestAudit::of(a, &op.query, op.operation_name.as_deref()))
+            .and_then(|a| RequestAudit::of(a, &op.query, op.operation_name.as_deref(), &op.variables))
             .map(Arc::new);
         audits.push(audit.clone());
         let loader = DataLoader::new(Fetch::new(pool.clone(), access), batches.spawner())

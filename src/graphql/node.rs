@@ -1,4 +1,4 @@
-//! Relay's `Node` (SPEC §7 client conventions): every type with an id implements it,
+//! Relay's `Node` (client conventions, docs/api.md): every type with an id implements it,
 //! and `node(id)` finds a record through the same gate and loaders as its typed lookup
 //! (`project(id)`, `task(id)`, …), so an id out of scope answers `null` exactly like
 //! one that does not exist, and a record found shows exactly the fields it shows there.
@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 
 /// A record with an id unique across types; `node(id)` finds it again.
 #[derive(Interface)]
-#[graphql(field(name = "id", ty = "ID"))]
+#[graphql(field(name = "id", ty = "ID", desc = "The record's id, unique across types."))]
 pub enum Node {
     AuditEvent(AuditEvent),
     Comment(Comment),
@@ -59,7 +59,11 @@ pub struct NodeQuery;
 impl NodeQuery {
     /// Any record the caller may see, by id; `null` for an id that does not exist or
     /// is out of the caller's scope, alike.
-    async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The record's id, of any type that implements `Node`.")] id: ID,
+    ) -> Result<Option<Node>> {
         let access = ctx.access()?;
         let identity = ctx.identity()?;
         let id = parse_id("id", &id)?;
@@ -77,7 +81,7 @@ impl NodeQuery {
             // only themselves.
             load_if(ctx, staff, StaffId(id)),
             load_if(ctx, staff || identity.id == id, ExternalUserId(id)),
-            load_if(ctx, admin, RoleId(id)),
+            load_if(ctx, access.may_see_roles(), RoleId(id)),
         )?;
         if let Some(row) = project {
             return Project::new(ctx, row).map(|p| Some(Node::Project(p)));
@@ -102,8 +106,7 @@ impl NodeQuery {
             return Ok(Some(Node::User(User::new(ctx, row, staff))));
         }
         if let Some(row) = external_user {
-            ctx.note_returned(row.id);
-            return Ok(Some(Node::ExternalUser(ExternalUser(row))));
+            return Ok(Some(Node::ExternalUser(ExternalUser::new(ctx, row))));
         }
         if let Some(row) = role {
             return Ok(Some(Node::Role(Role(row))));

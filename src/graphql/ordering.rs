@@ -3,8 +3,8 @@
 //! they finish, so the same request could serialize differently from one run to the
 //! next; this pass puts every object's keys back in selection order.
 //!
-//! async-graphql also leaves a field out of its object when its resolver fails; SPEC
-//! §7 wants the key with `null` (a refused root field nulls alone, no selected key is
+//! async-graphql also leaves a field out of its object when its resolver fails; the
+//! client conventions (docs/api.md) want the key with `null` (a refused root field nulls alone, no selected key is
 //! ever missing), which normalised client caches rely on. So a field selected
 //! directly (not under a type condition, whose object type is unknown here) that is
 //! missing comes back as `null`, unless `@skip`/`@include` left it out.

@@ -30,10 +30,14 @@ const PARENT: Grant = relation(Module::Projects, "parent");
 const SUBPROJECTS: Grant = relation(Module::Projects, "subprojects");
 const TASKS: Grant = relation(Module::Projects, "tasks");
 
+/// Where a project stands.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 pub enum ProjectStatus {
+    /// Work is under way.
     Active,
+    /// Paused.
     OnHold,
+    /// Finished.
     Completed,
 }
 
@@ -86,28 +90,38 @@ impl Node for Project {
     }
 }
 
+/// A project of the workspace (module `projects`). External users see the projects they
+/// are members of and their own account's projects shared with it; never archived ones.
 #[Object]
 impl Project {
+    /// The project's id. Always visible.
     pub(crate) async fn id(&self) -> ID {
         ID(self.row.id.to_string())
     }
 
+    /// The project's name. Always visible.
     async fn name(&self) -> &str {
         &self.row.name
     }
 
+    /// What the project is about. Visible to external users whose grants include
+    /// `projects.fields: description`.
     async fn description(&self) -> Option<&str> {
         self.grants
             .reveal(DESCRIPTION, self.row.description.as_deref())
             .flatten()
     }
 
+    /// Where the project stands. Visible to external users whose grants include
+    /// `projects.fields: status`.
     async fn status(&self) -> Option<ProjectStatus> {
         self.grants
             .reveal(STATUS, &self.row.status)
             .and_then(|s| ProjectStatus::parse(s))
     }
 
+    /// When work starts. Visible to external users whose grants include
+    /// `projects.fields: start_date`.
     async fn start_date(&self) -> Option<Date> {
         self.grants
             .reveal(START_DATE, self.row.start_date)
@@ -115,6 +129,8 @@ impl Project {
             .map(Date)
     }
 
+    /// When work is planned to end. Visible to external users whose grants include
+    /// `projects.fields: end_date`.
     async fn end_date(&self) -> Option<Date> {
         self.grants
             .reveal(END_DATE, self.row.end_date)
@@ -122,11 +138,14 @@ impl Project {
             .map(Date)
     }
 
-    /// Percent complete.
+    /// Percent complete (0–100). Visible to external users whose grants include
+    /// `projects.fields: progress`.
     async fn progress(&self) -> Option<i32> {
         self.grants.reveal(PROGRESS, self.row.progress).flatten()
     }
 
+    /// The project's stage in the workspace's pipeline. Visible to external users whose
+    /// grants include `projects.relations: stage`.
     async fn stage(&self) -> Option<ProjectStage> {
         self.grants
             .reveal(STAGE, self.stage.clone())
@@ -134,6 +153,8 @@ impl Project {
             .map(ProjectStage)
     }
 
+    /// The staff member responsible for the project. Visible to external users whose grants
+    /// include `projects.relations: owner`.
     async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         let Some(id) = self.grants.reveal(OWNER, self.row.owner_id).flatten() else {
             return Ok(None);
@@ -146,7 +167,9 @@ impl Project {
             .map(|u| User::new(ctx, u, staff)))
     }
 
-    /// Hidden while the budget's client access is off, even when granted.
+    /// The project's budget. Visible to external users whose grants include
+    /// `projects.relations: budget`, and only while the budget's client access is on (staff
+    /// switch it).
     async fn budget(&self) -> Option<Budget> {
         let budget = self.grants.reveal(BUDGET, self.budget.clone()).flatten()?;
         (budget.client_access || self.grants.is_staff()).then_some(Budget {
@@ -155,8 +178,9 @@ impl Project {
         })
     }
 
-    /// The client account; needs `crm` access, and only the caller's own account exists
-    /// for an external caller.
+    /// The client account of the project. Visible to external users whose grants include
+    /// `projects.relations: account` and access to `crm`; only the caller's own account
+    /// exists for an external caller.
     async fn account(&self, ctx: &Context<'_>) -> Result<Option<CrmAccount>> {
         let Some(id) = self.grants.reveal(ACCOUNT, self.row.account_id).flatten() else {
             return Ok(None);
@@ -165,6 +189,8 @@ impl Project {
         row.map(|r| CrmAccount::new(ctx, r)).transpose()
     }
 
+    /// The main project of a sub-project. Visible to external users whose grants include
+    /// `projects.relations: parent`, and only when that project is in their scope.
     async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Project>> {
         let Some(id) = self.grants.reveal(PARENT, self.row.parent_id).flatten() else {
             return Ok(None);
@@ -173,12 +199,17 @@ impl Project {
         row.map(|r| Project::new(ctx, r)).transpose()
     }
 
+    /// The project's sub-projects in the caller's scope, by name. Visible to external users
+    /// whose grants include `projects.relations: subprojects`; otherwise empty.
     #[graphql(complexity = "first.unwrap_or(50).max(1) as usize * child_complexity")]
     async fn subprojects(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "How many items to return: 50 when absent, at most 100; 0 gives an empty page.")]
         first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "The `endCursor` of the previous page; the page starts after it.")] after: Option<
+            String,
+        >,
     ) -> Result<Connection<Project>> {
         let page = connection::name_id_page(ctx, "p", first, after.as_deref())?;
         if !self.grants.allows(SUBPROJECTS) {
@@ -193,13 +224,18 @@ impl Project {
         Ok(Connection::page(nodes, &page, total))
     }
 
-    /// Tasks of the project; needs the `tasks` relation and `tasks` access here.
+    /// The project's tasks, in creation order. Visible to external users whose grants
+    /// include `projects.relations: tasks` and access to `tasks` for this project;
+    /// otherwise empty.
     #[graphql(complexity = "first.unwrap_or(50).max(1) as usize * child_complexity")]
     async fn tasks(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "How many items to return: 50 when absent, at most 100; 0 gives an empty page.")]
         first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "The `endCursor` of the previous page; the page starts after it.")] after: Option<
+            String,
+        >,
     ) -> Result<Connection<Task>> {
         let page = connection::id_page(ctx, "t", first, after.as_deref())?;
         if !self.grants.allows(TASKS) || !self.grants.names(Module::Tasks) {
@@ -209,22 +245,25 @@ impl Project {
     }
 
     /// The merged grants for this project: workspace roles and the caller's role in
-    /// the project's organization.
+    /// the project's organization, so that a frontend can tell "hidden" from "empty".
     async fn my_grants(&self) -> Vec<GrantSet> {
         GrantSet::all(&self.grants)
     }
 
-    /// Staff only.
+    /// Whether the project is archived (never shown to external users). Staff only: `null`
+    /// for external users whatever their grants.
     async fn archived(&self) -> Option<bool> {
         self.grants.staff_only(self.row.archived)
     }
 
-    /// Staff only.
+    /// Whether the project is shared with every portal user of its account. Staff only:
+    /// `null` for external users whatever their grants.
     async fn shared_with_account(&self) -> Option<bool> {
         self.grants.staff_only(self.row.shared_with_account)
     }
 
-    /// Staff only: the members of the project's own organization.
+    /// The members of the project's organization (a sub-project without its own lists its
+    /// parent's). Staff only: `null` for external users; `role` is shown to admins only.
     async fn members(&self, ctx: &Context<'_>) -> Result<Option<Vec<super::admin::ProjectMember>>> {
         if !self.grants.is_staff() {
             return Ok(None);
@@ -237,7 +276,8 @@ impl Project {
         Ok(Some(rows.into_iter().map(super::admin::ProjectMember).collect()))
     }
 
-    /// Staff only: whether this sub-project has its own organization.
+    /// Whether this sub-project has its own organization instead of its parent's. Staff
+    /// only: `null` for external users whatever their grants.
     async fn own_organization(&self) -> Option<bool> {
         self.grants.staff_only(self.row.own_organization)
     }
@@ -257,17 +297,21 @@ pub async fn project_tasks(ctx: &Context<'_>, project: Uuid, page: Page<Uuid>) -
 #[derive(Clone)]
 pub struct ProjectStage(pub(crate) models::ProjectStage);
 
-/// A stage of the workspace's project pipeline.
+/// A stage of the workspace's project pipeline; all fields show whenever the `stage`
+/// relation does.
 #[Object]
 impl ProjectStage {
+    /// The stage's id.
     pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
 
+    /// The stage's name.
     async fn name(&self) -> &str {
         &self.0.name
     }
 
+    /// The stage's place in the pipeline; lower comes first.
     async fn position(&self) -> i32 {
         self.0.position
     }
@@ -279,22 +323,26 @@ pub struct Budget {
     grants: Grants,
 }
 
-/// A project's budget; all fields show whenever the relation does.
+/// A project's budget; all fields show whenever the `budget` relation does.
 #[Object]
 impl Budget {
+    /// The budgeted amount, exactly.
     async fn amount(&self) -> Decimal {
         Decimal::from_cents(self.row.amount_cents)
     }
 
+    /// The amount spent so far, exactly.
     async fn spent(&self) -> Decimal {
         Decimal::from_cents(self.row.spent_cents)
     }
 
+    /// The currency of both amounts (ISO 4217).
     async fn currency(&self) -> &str {
         &self.row.currency
     }
 
-    /// Staff only.
+    /// Whether external users may see the budget at all. Staff only: `null` for external
+    /// users whatever their grants.
     async fn client_access(&self) -> Option<bool> {
         self.grants.staff_only(self.row.client_access)
     }
@@ -305,13 +353,17 @@ pub struct ProjectsQuery;
 
 #[Object]
 impl ProjectsQuery {
-    /// Projects in scope whose grants name `projects`, by name.
+    /// The projects in the caller's scope whose merged grants name `projects`, ordered by
+    /// name then id. `FORBIDDEN` when no role of the caller names `projects`.
     #[graphql(complexity = "first.unwrap_or(50).max(1) as usize * child_complexity")]
     async fn projects(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "How many items to return: 50 when absent, at most 100; 0 gives an empty page.")]
         first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "The `endCursor` of the previous page; the page starts after it.")] after: Option<
+            String,
+        >,
     ) -> Result<Option<Connection<Project>>> {
         let access = ctx.access()?;
         access.root(Module::Projects)?;
@@ -337,7 +389,13 @@ impl ProjectsQuery {
         Ok(Some(Connection::page(nodes, &page, total)))
     }
 
-    async fn project(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Project>> {
+    /// One project by id; `NOT_FOUND` when it does not exist or is out of the caller's
+    /// scope.
+    async fn project(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The project's id.")] id: ID,
+    ) -> Result<Option<Project>> {
         ctx.access()?.root(Module::Projects)?;
         let id = parse_id("id", &id)?;
         let row = ctx

@@ -1,5 +1,5 @@
-//! The response size limit (SPEC §11): an answer over `max_response_bytes` is refused
-//! with one error and `data: null`, and is never built to the end.
+//! The response size limit (docs/operations.md): an answer over `max_response_bytes` is
+//! refused with one error and `data: null`, and is never built to the end.
 //!
 //! Each operation keeps a byte budget, charged as every field resolves with the
 //! approximate size of what it adds to the JSON answer (its key, and its value when it

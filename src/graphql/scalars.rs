@@ -1,4 +1,4 @@
-//! The custom scalars of the API (SPEC §7 client conventions): `Date`, `DateTime` and
+//! The custom scalars of the API (client conventions, docs/api.md): `Date`, `DateTime` and
 //! `Decimal`, each with one fixed text form, so that every client's cache and codegen
 //! sees the same value for the same instant or amount.
 

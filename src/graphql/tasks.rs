@@ -27,19 +27,29 @@ const OWNER: Grant = relation(Module::Tasks, "owner");
 const PROJECT: Grant = relation(Module::Tasks, "project");
 const COMMENTS: Grant = relation(Module::Tasks, "comments");
 
+/// Where a task stands.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 pub enum TaskStatus {
+    /// Not started.
     Open,
+    /// Being worked on.
     InProgress,
+    /// Finished.
     Done,
+    /// Dropped.
     Cancelled,
 }
 
+/// How urgent a task is.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 pub enum TaskPriority {
+    /// When there is time.
     Low,
+    /// The default.
     Normal,
+    /// Before normal work.
     High,
+    /// Now.
     Urgent,
 }
 
@@ -114,34 +124,46 @@ impl Node for Task {
     }
 }
 
+/// A task of a project (module `tasks`). External users see the tasks of projects in their
+/// scope, never internal ones.
 #[Object]
 impl Task {
+    /// The task's id. Always visible.
     pub(crate) async fn id(&self) -> ID {
         ID(self.row.id.to_string())
     }
 
+    /// The task's title. Always visible.
     async fn title(&self) -> &str {
         &self.row.title
     }
 
+    /// What the task is about. Visible to external users whose grants include
+    /// `tasks.fields: description`.
     async fn description(&self) -> Option<&str> {
         self.grants
             .reveal(DESCRIPTION, self.row.description.as_deref())
             .flatten()
     }
 
+    /// Where the task stands. Visible to external users whose grants include
+    /// `tasks.fields: status`.
     async fn status(&self) -> Option<TaskStatus> {
         self.grants
             .reveal(STATUS, &self.row.status)
             .and_then(|s| TaskStatus::parse(s))
     }
 
+    /// How urgent the task is. Visible to external users whose grants include
+    /// `tasks.fields: priority`.
     async fn priority(&self) -> Option<TaskPriority> {
         self.grants
             .reveal(PRIORITY, &self.row.priority)
             .and_then(|s| TaskPriority::parse(s))
     }
 
+    /// When the task is due. Visible to external users whose grants include
+    /// `tasks.fields: due_date`.
     async fn due_date(&self) -> Option<Date> {
         self.grants
             .reveal(DUE_DATE, self.row.due_date)
@@ -149,16 +171,22 @@ impl Task {
             .map(Date)
     }
 
+    /// The work estimated, in hours. Visible to external users whose grants include
+    /// `tasks.fields: estimated_hours`.
     async fn estimated_hours(&self) -> Option<f64> {
         self.grants
             .reveal(ESTIMATED_HOURS, self.row.estimated_hours)
             .flatten()
     }
 
+    /// When the task was created. Visible to external users whose grants include
+    /// `tasks.fields: created_at`.
     async fn created_at(&self) -> Option<DateTime> {
         self.grants.reveal(CREATED_AT, self.row.created_at).map(DateTime)
     }
 
+    /// When the task was done. Visible to external users whose grants include
+    /// `tasks.fields: completed_at`.
     async fn completed_at(&self) -> Option<DateTime> {
         self.grants
             .reveal(COMPLETED_AT, self.row.completed_at)
@@ -166,6 +194,8 @@ impl Task {
             .map(DateTime)
     }
 
+    /// The staff member working on the task. Visible to external users whose grants include
+    /// `tasks.relations: assignee`.
     async fn assignee(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         let Some(id) = self.grants.reveal(ASSIGNEE, self.row.assignee_id).flatten() else {
             return Ok(None);
@@ -178,6 +208,8 @@ impl Task {
             .map(|u| User::new(ctx, u, staff)))
     }
 
+    /// The staff member responsible for the task. Visible to external users whose grants
+    /// include `tasks.relations: owner`.
     async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         let Some(id) = self.grants.reveal(OWNER, self.row.owner_id).flatten() else {
             return Ok(None);
@@ -190,7 +222,8 @@ impl Task {
             .map(|u| User::new(ctx, u, staff)))
     }
 
-    /// Needs the `project` relation and `projects` access for that project.
+    /// The task's project. Visible to external users whose grants include
+    /// `tasks.relations: project` and access to `projects` for that project.
     async fn project(&self, ctx: &Context<'_>) -> Result<Option<Project>> {
         if !self.grants.allows(PROJECT) {
             return Ok(None);
@@ -199,12 +232,17 @@ impl Task {
         row.map(|r| Project::new(ctx, r)).transpose()
     }
 
+    /// The task's comments, oldest first; never internal ones for external users. Visible
+    /// to external users whose grants include `tasks.relations: comments`; otherwise empty.
     #[graphql(complexity = "first.unwrap_or(50).max(1) as usize * child_complexity")]
     async fn comments(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "How many items to return: 50 when absent, at most 100; 0 gives an empty page.")]
         first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "The `endCursor` of the previous page; the page starts after it.")] after: Option<
+            String,
+        >,
     ) -> Result<Connection<Comment>> {
         let page = connection::id_page(ctx, "c", first, after.as_deref())?;
         if !self.grants.allows(COMMENTS) {
@@ -223,7 +261,8 @@ impl Task {
         Ok(Connection::page(nodes, &page, total))
     }
 
-    /// Staff only.
+    /// Whether the task is internal (never shown to external users). Staff only: `null` for
+    /// external users whatever their grants.
     async fn internal(&self) -> Option<bool> {
         self.grants.staff_only(self.row.internal)
     }
@@ -255,21 +294,25 @@ impl Node for Comment {
     }
 }
 
-/// A comment on a task; all fields show whenever the relation does.
+/// A comment on a task; all fields show whenever the `comments` relation does.
 #[Object]
 impl Comment {
+    /// The comment's id.
     pub(crate) async fn id(&self) -> ID {
         ID(self.row.id.to_string())
     }
 
+    /// The comment's text.
     async fn body(&self) -> &str {
         &self.row.body
     }
 
+    /// When the comment was written.
     async fn created_at(&self) -> DateTime {
         DateTime(self.row.created_at)
     }
 
+    /// Who wrote the comment: a staff member or an external user.
     async fn author(&self, ctx: &Context<'_>) -> Result<Option<CommentAuthor>> {
         let staff = self.grants.is_staff();
         if let Some(id) = self.row.author_staff_id {
@@ -280,13 +323,11 @@ impl Comment {
             return Ok(None);
         };
         let user = ctx.loader().load_one(ExternalUserId(id)).await?;
-        Ok(user.map(|u| {
-            ctx.note_returned(u.id);
-            CommentAuthor::ExternalUser(ExternalUser(u))
-        }))
+        Ok(user.map(|u| CommentAuthor::ExternalUser(ExternalUser::new(ctx, u))))
     }
 
-    /// Staff only.
+    /// Whether the comment is internal (never shown to external users). Staff only: `null`
+    /// for external users whatever their grants.
     async fn internal(&self) -> Option<bool> {
         self.grants.staff_only(self.row.internal)
     }
@@ -298,14 +339,17 @@ pub struct TasksQuery;
 #[Object]
 impl TasksQuery {
     /// Tasks of a project in scope, in creation order; empty when the project's grants
-    /// do not name `tasks`.
+    /// do not name `tasks`; `NOT_FOUND` when the project is out of scope.
     #[graphql(complexity = "first.unwrap_or(50).max(1) as usize * child_complexity")]
     async fn tasks(
         &self,
         ctx: &Context<'_>,
-        project_id: ID,
+        #[graphql(desc = "The project whose tasks to list.")] project_id: ID,
+        #[graphql(desc = "How many items to return: 50 when absent, at most 100; 0 gives an empty page.")]
         first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "The `endCursor` of the previous page; the page starts after it.")] after: Option<
+            String,
+        >,
     ) -> Result<Option<Connection<Task>>> {
         let access = ctx.access()?;
         access.root(Module::Tasks)?;
@@ -326,7 +370,13 @@ impl TasksQuery {
         project_tasks(ctx, project, page).await.map(Some)
     }
 
-    async fn task(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Task>> {
+    /// One task by id; `NOT_FOUND` when it does not exist, is internal or is out of the
+    /// caller's scope.
+    async fn task(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The task's id.")] id: ID,
+    ) -> Result<Option<Task>> {
         ctx.access()?.root(Module::Tasks)?;
         let id = parse_id("id", &id)?;
         let row = ctx.loader().load_one(TaskId(id)).await?.ok_or(Error::NotFound)?;

@@ -22,31 +22,35 @@ impl User {
     }
 }
 
-/// A staff member of the workspace.
+/// A staff member of the workspace, as the target of a relation (`owner`, `assignee`,
+/// `author`): `id` and `name` show whenever the relation does.
 #[Object]
 impl User {
+    /// The staff member's id.
     pub(crate) async fn id(&self) -> ID {
         ID(self.row.id.to_string())
     }
 
+    /// The staff member's name.
     async fn name(&self) -> &str {
         &self.row.name
     }
 
-    /// Staff callers only.
+    /// The staff member's e-mail address. Staff callers only: `null` for external users.
     async fn email(&self) -> Option<&str> {
         self.staff_caller.then_some(self.row.email.as_str())
     }
 }
 
-/// A person the caller may know: a staff member or an external user.
+/// A person the caller may know: a staff member (`User`) or an external user
+/// (`ExternalUser`).
 #[derive(Union, Clone)]
 pub enum Person {
     User(User),
     ExternalUser(ExternalUser),
 }
 
-/// Who wrote a comment.
+/// Who wrote a comment: a staff member (`User`) or an external user (`ExternalUser`).
 #[derive(Union, Clone)]
 pub enum CommentAuthor {
     User(User),

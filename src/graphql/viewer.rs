@@ -12,13 +12,18 @@ use crate::access::catalog::CATALOG;
 use crate::access::{Caller, GrantKind, Grants, Module};
 use crate::error::Result;
 
-/// One module's merged grants, as the catalog spells them.
+/// One module's grants, as the catalog spells them (see `permissionCatalog`).
 #[derive(SimpleObject, Clone)]
 pub struct GrantSet {
+    /// The module: `crm`, `projects`, `tasks`, `knowledge_base` or `invoices`.
     pub module: String,
+    /// The fields granted beyond the always-visible ones.
     pub fields: Vec<String>,
+    /// The relations granted (a relation shows when its target module is accessible too).
     pub relations: Vec<String>,
+    /// The actions granted.
     pub actions: Vec<String>,
+    /// The notifications received.
     pub notifications: Vec<String>,
 }
 
@@ -41,21 +46,25 @@ impl GrantSet {
     }
 }
 
+/// What kind of caller the viewer is.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 pub enum CallerKind {
+    /// A client's contact with portal access: sees what their grants allow.
     External,
+    /// Staff of the workspace: sees every record and field of it.
     Staff,
+    /// Staff with the admin flag: also the admin API and preview.
     Admin,
 }
 
 pub struct Viewer;
 
-/// The caller. It has no id of its own (normalised client caches key records by id):
-/// the caller's own record is `user`.
+/// The caller (under preview, the previewed user). It has no id of its own (normalised
+/// client caches key records by id): the caller's own record is `user`.
 #[Object]
 impl Viewer {
     /// The caller as a record: a `User` for staff, an `ExternalUser` for external users
-    /// (`null` for a role-set preview).
+    /// (under preview, the previewed user); `null` for a role-set preview.
     async fn user(&self, ctx: &Context<'_>) -> Result<Option<Person>> {
         let id = ctx.identity()?.id;
         let staff = ctx.access()?.staff_only().is_ok();
@@ -64,21 +73,21 @@ impl Viewer {
             row.map(|u| Person::User(User::new(ctx, u, staff)))
         } else {
             let row = ctx.loader().load_one(ExternalUserId(id)).await?;
-            row.map(|u| {
-                ctx.note_returned(u.id);
-                Person::ExternalUser(ExternalUser(u))
-            })
+            row.map(|u| Person::ExternalUser(ExternalUser::new(ctx, u)))
         })
     }
 
+    /// The caller's name.
     async fn name(&self, ctx: &Context<'_>) -> Result<String> {
         Ok(ctx.identity()?.name.clone())
     }
 
+    /// The caller's e-mail address.
     async fn email(&self, ctx: &Context<'_>) -> Result<String> {
         Ok(ctx.identity()?.email.clone())
     }
 
+    /// External user, staff or admin.
     async fn kind(&self, ctx: &Context<'_>) -> Result<CallerKind> {
         Ok(match ctx.access()?.caller() {
             Caller::External { .. } => CallerKind::External,
@@ -102,16 +111,22 @@ impl Viewer {
     }
 }
 
-/// One module of the grant catalog.
+/// One module of the grant catalog: every name a role can grant for it.
 #[derive(SimpleObject)]
 pub struct CatalogModule {
+    /// The module's name, as role inputs spell it.
     pub module: String,
     /// The GraphQL type the grants apply to.
     pub type_name: String,
+    /// Fields shown whenever a record of the module is visible at all (not grantable).
     pub always_visible: Vec<String>,
+    /// The grantable fields (snake_case; the GraphQL field is their camelCase).
     pub fields: Vec<String>,
+    /// The grantable relations.
     pub relations: Vec<String>,
+    /// The grantable actions.
     pub actions: Vec<String>,
+    /// The notifications a role can subscribe its holders to.
     pub notifications: Vec<String>,
 }
 
@@ -120,12 +135,15 @@ pub struct ViewerQuery;
 
 #[Object]
 impl ViewerQuery {
+    /// Who is calling, and their merged workspace-wide grants. `UNAUTHENTICATED` without a
+    /// token.
     async fn viewer(&self, ctx: &Context<'_>) -> Result<Option<Viewer>> {
         ctx.access()?;
         Ok(Some(Viewer))
     }
 
-    /// What roles can grant (admins only).
+    /// Every name a role can grant, per module. Admins only: `null` with a `FORBIDDEN`
+    /// error for anyone else.
     async fn permission_catalog(&self, ctx: &Context<'_>) -> Result<Option<Vec<CatalogModule>>> {
         ctx.access()?.admin_only()?;
         let strings = |l: &[&str]| l.iter().map(|s| s.to_string()).collect();

@@ -1,4 +1,4 @@
-//! SPEC §7 actions: allowed only by the action in the merged grants of the record,
+//! docs/api.md actions: allowed only by the action in the merged grants of the record,
 //! else FORBIDDEN with nothing changed; the answer filtered like a query.
 
 use serde_json::{Value, json};

@@ -1,4 +1,4 @@
-//! SPEC §7 admin API: only admins; catalog-checked roles; changes hold on the next
+//! docs/api.md admin API: only admins; catalog-checked roles; changes hold on the next
 //! request.
 
 use serde_json::{Value, json};

@@ -1,4 +1,5 @@
-//! SPEC §10 audit, and §7: errors carry codes, and INTERNAL leaks nothing.
+//! docs/operations.md (audit) and docs/api.md: errors carry codes, and INTERNAL leaks
+//! nothing.
 
 use serde_json::json;
 
@@ -174,10 +175,10 @@ async fn no_audit_event_is_lost_on_a_graceful_shutdown() {
     assert_eq!(r["data"]["auditLog"]["totalCount"], sent, "{r}");
 }
 
-/// SPEC §10: root fields and record ids come from what ran. Fragments, inline fragments
-/// and aliases cannot blank them, leaving `id` out cannot hide a record, an alias `id:`
-/// on another field cannot forge one, and requests refused before execution are
-/// audited with their code.
+/// docs/operations.md#audit: root fields and record ids come from what ran. Fragments,
+/// inline fragments and aliases cannot blank them, leaving `id` out cannot hide a record,
+/// an alias `id:` on another field cannot forge one, and requests refused before execution
+/// are audited with their code.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_audit_cannot_be_blanked_or_forged_through_the_document() {
     let app = TestApp::demo().await;

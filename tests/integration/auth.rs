@@ -1,4 +1,4 @@
-//! SPEC §1: authentication, and what anonymous callers get.
+//! docs/api.md#tokens: authentication, and what anonymous callers get.
 
 use serde_json::{Value, json};
 
@@ -120,7 +120,7 @@ async fn a_failing_token_refuses_the_whole_request_with_its_reason() {
         }
     }
 
-    // Portal access ended (SPEC §12's end date) is revoked access too.
+    // Portal access ended (a planned per-user access end date) is revoked access too.
     app.sql("UPDATE external_users SET access_ends_at = now() - interval '1 minute' WHERE email = 'greta@globex.example'")
         .await;
     let r = app.post(Some(&good), VIEWER, json!({})).await;

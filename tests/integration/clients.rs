@@ -1,4 +1,4 @@
-//! SPEC §7 client conventions: real clients against the demo, and `node(id)` held to the
+//! The client conventions (docs/api.md): real clients against the demo, and `node(id)` held to the
 //! same gate as the typed lookups.
 
 use std::process::Command;

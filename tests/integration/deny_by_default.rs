@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::fixtures::{client_with_role, projects_for};
 use crate::harness::{TestApp, codes};
 
-/// SPEC §2's always-visible fields (and `myGrants`, which describes the caller).
+/// The catalog's always-visible fields (and `myGrants`, which describes the caller).
 const ALWAYS: &[(&str, &[&str])] = &[
     ("CrmAccount", &["id", "name"]),
     ("Project", &["id", "name", "myGrants"]),
@@ -19,7 +19,7 @@ const ALWAYS: &[(&str, &[&str])] = &[
     ("Invoice", &["id", "number", "kind"]),
 ];
 
-/// SPEC §2's staff-only fields, null for external callers whatever their grants.
+/// The staff-only fields, null for external callers whatever their grants.
 const STAFF_ONLY: &[(&str, &str)] = &[
     ("Project", "archived"),
     ("Project", "sharedWithAccount"),
@@ -98,7 +98,8 @@ const ROOTS: &[(&str, &str)] = &[
 ];
 
 /// A server whose cost limit lets [`record_query`] through: it walks every field four
-/// levels deep, each plain list at the default page, far over SPEC §11's cost by design.
+/// levels deep, each plain list at the default page, far over the cost of
+/// docs/operations.md by design.
 async fn exhaustive_app() -> TestApp {
     let limits = portal_gateway::config::Limits {
         max_cost: u64::MAX,

@@ -1,6 +1,6 @@
-//! SPEC §11 trust at the edge: per-caller rate limits, a flood of refused mutations that
-//! slows nobody else and loses no event, and PostgreSQL going away and coming back
-//! under load.
+//! docs/operations.md, trust at the edge: per-caller rate limits, a flood of refused
+//! mutations that slows nobody else and loses no event, and PostgreSQL going away and
+//! coming back under load.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -1,4 +1,4 @@
-//! SPEC §7: an error message never carries a value hidden from the caller. Every action
+//! docs/api.md: an error message never carries a value hidden from the caller. Every action
 //! (and every staff and admin mutation, tried by an external user) runs against records
 //! whose hidden fields hold distinctive sentinels, and no sentinel may come back.
 

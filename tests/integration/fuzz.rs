@@ -10,10 +10,10 @@
 //! cursors, empty, over-long and NUL strings), depth beyond the limit, many aliases,
 //! exponential fragments, batches, and mutations.
 //!
-//! What it proves, for every response (SPEC §7, §11): the status is never 5xx; no error
-//! is `INTERNAL`; no response to an external or anonymous caller (nor to staff, for
-//! another workspace and the admin-only role data) carries a sentinel value planted
-//! where that caller must never see it (§4 scope, §6 hiding, §7 error messages); no
+//! What it proves, for every response (docs/api.md, docs/operations.md): the status is
+//! never 5xx; no error is `INTERNAL`; no response to an external or anonymous caller (nor
+//! to staff, for another workspace and the admin-only role data) carries a sentinel value
+//! planted where that caller must never see it (scope, hiding, error messages); no
 //! request outlasts the request-time limit (plus slack); and the server still answers
 //! `{ __typename }` every few cases and at the end.
 //!
@@ -43,7 +43,7 @@ const CLIENT_TIMEOUT: Duration = Duration::from_secs(25);
 const HEALTH_EVERY: u64 = 50;
 /// Failures reported in full; the rest are counted by kind.
 const REPORTED: usize = 10;
-/// The longest valid string argument (SPEC §7: over-long input is refused).
+/// The longest valid string argument (docs/api.md: over-long input is refused).
 const MAX_STRING_CHARS: usize = 100_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -285,7 +285,7 @@ async fn plant_sentinels(app: &TestApp) -> Vec<Sentinel> {
         ("kb_articles", "body", "0c", 104, EXTERNALS),
         ("kb_articles", "category", "0c", 101, NOT_IVAN),
         ("kb_articles", "title", "0c", 201, EVERYONE),
-        // Role data is the admin API's (SPEC §7): no staff who is not an admin.
+        // Role data is the admin API's (docs/api.md): no staff who is not an admin.
         ("roles", "description", "05", 101, EVERYONE),
         ("roles", "description", "05", 103, EVERYONE),
         ("roles", "description", "05", 106, EVERYONE),
@@ -1177,7 +1177,7 @@ impl<'a> Generator<'a> {
         }
     }
 
-    /// Paging at and beyond its limits (SPEC §7: 0..=100).
+    /// Paging at and beyond its limits (docs/api.md: 0..=100).
     fn page_size(&mut self) -> Val {
         let n = self.rng.pick(&[
             "0",

@@ -75,7 +75,9 @@ async fn ensure_template() -> String {
             .unwrap();
         let url = url_for(&building);
         db::migrate(&url).await.unwrap();
-        portal_gateway::seed::demo(&url).await.unwrap();
+        portal_gateway::seed::demo(&url, portal_gateway::seed::Seed::Reset)
+            .await
+            .unwrap();
         conn.batch_execute(&format!("ALTER DATABASE {building} RENAME TO {name}"))
             .await
             .unwrap();
@@ -94,11 +96,15 @@ struct Exists {
 
 pub struct TestApp {
     pub base: String,
+    /// The metrics listener's base URL (a port of its own, as `METRICS_ADDR` gives).
+    pub metrics_base: String,
     pub database: String,
     pub url: String,
     pub http: reqwest::Client,
     tokens: Tokens,
+    statements: StatementCounter,
     pub server: tokio::task::JoinHandle<()>,
+    metrics_server: tokio::task::JoinHandle<()>,
 }
 
 impl TestApp {
@@ -114,6 +120,20 @@ impl TestApp {
     /// A server whose connections (pool and audit writer) go to `server_url(url)`, e.g.
     /// through a proxy the test can cut, while the test itself reaches `url` directly.
     pub async fn start(limits: Limits, dev_mode: bool, server_url: impl FnOnce(&str) -> String) -> TestApp {
+        TestApp::start_configured(limits, dev_mode, server_url, |_| {}).await
+    }
+
+    /// A server over a fresh copy of the demo, its configuration adjusted by `configure`.
+    pub async fn configured(configure: impl FnOnce(&mut Config)) -> TestApp {
+        TestApp::start_configured(Limits::default(), false, |url| url.to_string(), configure).await
+    }
+
+    async fn start_configured(
+        limits: Limits,
+        dev_mode: bool,
+        server_url: impl FnOnce(&str) -> String,
+        configure: impl FnOnce(&mut Config),
+    ) -> TestApp {
         let template = ensure_template().await;
         let database = format!("portal_test_{}", Uuid::now_v7().simple());
         admin()
@@ -125,30 +145,47 @@ impl TestApp {
         let served_from = server_url(&url);
         let statements = StatementCounter::default();
         let pool = db::pool(&served_from, 8, std::time::Duration::from_secs(3), &statements).unwrap();
-        let config = Config {
+        let mut config = Config {
             database_url: served_from,
-            jwt_secret: Secret(SECRET.into()),
+            jwt_secret: Some(Secret(SECRET.into())),
+            identity_provider: None,
             listen_addr: "127.0.0.1:0".parse().unwrap(),
+            metrics_addr: Some("127.0.0.1:0".parse().unwrap()),
             dev_mode,
             pool_size: 8,
             acquire_timeout: std::time::Duration::from_secs(3),
             token_max_lifetime: std::time::Duration::from_secs(86_400),
             limits,
+            trusted_documents: None,
+            apq_cache_bytes: 8 << 20,
+            cors_allowed_origins: Vec::new(),
         };
-        let (state, _audit) = AppState::new(config, pool, statements).unwrap();
+        configure(&mut config);
+        let (state, _audit) = AppState::new(config, pool, statements.clone()).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
+        let metrics_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let metrics_base = format!("http://{}", metrics_listener.local_addr().unwrap());
+        let metrics_state = state.clone();
+        let metrics_server = tokio::spawn(async move {
+            portal_gateway::metrics::serve(metrics_listener, metrics_state)
+                .await
+                .unwrap();
+        });
         let server = tokio::spawn(async move {
             let app = http::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
             axum::serve(listener, app).await.unwrap();
         });
         TestApp {
             base,
+            metrics_base,
             database,
             url,
             http: reqwest::Client::new(),
             tokens: Tokens::hs256(SECRET),
+            statements,
             server,
+            metrics_server,
         }
     }
 
@@ -273,21 +310,22 @@ impl TestApp {
         self.post(Some(&token), query, variables).await
     }
 
-    /// SQL statements run by the server so far (from `/metrics`).
+    /// SQL statements run by the server's pool so far (its own counter, read while the
+    /// test runs one request at a time).
     pub async fn statements(&self) -> u64 {
-        let text = self
+        self.statements.get()
+    }
+
+    /// The metrics listener's exposition.
+    pub async fn metrics(&self) -> String {
+        let res = self
             .http
-            .get(format!("{}/metrics", self.base))
+            .get(format!("{}/metrics", self.metrics_base))
             .send()
             .await
-            .unwrap()
-            .text()
-            .await
             .unwrap();
-        text.lines()
-            .find_map(|l| l.strip_prefix("portal_sql_statements_total "))
-            .and_then(|n| n.trim().parse().ok())
-            .expect("statement counter on /metrics")
+        assert_eq!(res.status(), 200);
+        res.text().await.unwrap()
     }
 
     /// The id of the one record with `column = value` (test setup only).
@@ -316,6 +354,7 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.server.abort();
+        self.metrics_server.abort();
         let database = self.database.clone();
         let _ = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()

@@ -1,4 +1,4 @@
-//! SPEC §6: each row of the hiding table.
+//! docs/permissions.md#hiding: each row of the hiding table.
 
 use serde_json::{Value, json};
 

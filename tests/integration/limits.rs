@@ -1,5 +1,5 @@
-//! SPEC §11 limits and §7 paging arguments: each refused with a clear error, never a
-//! crash, and counts and cursors that reveal nothing hidden.
+//! docs/operations.md limits and docs/api.md paging arguments: each refused with a clear
+//! error, never a crash, and counts and cursors that reveal nothing hidden.
 
 use serde_json::{Value, json};
 
@@ -113,6 +113,7 @@ async fn depth_aliases_body_and_batch_are_limited() {
     let res = app
         .http
         .post(format!("{}/graphql", app.base))
+        .header("content-type", "application/json")
         .body("{not json")
         .send()
         .await

@@ -1,12 +1,12 @@
-//! Model-based property test of SPEC §2–§6: for random roles, assignments and data, an
-//! external user's `projects` answer holds exactly what a plain reference model says is
-//! visible — no hidden value, no missing visible one.
+//! Model-based property test of docs/permissions.md: for random roles, assignments and
+//! data, an external user's `projects` answer holds exactly what a plain reference model
+//! says is visible — no hidden value, no missing visible one.
 //!
-//! One server and one database for the whole test; every case builds a brand-new
-//! workspace (fresh ids) in it with SQL, asks as that workspace's external user, and
-//! compares the answer with [`expect_projects`] and [`expect_viewer_grants`], which
-//! implement the SPEC directly from the generated [`Case`] (nothing of the server's
-//! `access` module is used).
+//! One server and one database for the whole test; every case builds a brand-new workspace
+//! (fresh ids) in it with SQL, asks as that workspace's external user, and compares the
+//! answer with [`expect_projects`] and [`expect_viewer_grants`], which implement the
+//! documented rules directly from the generated [`Case`] (nothing of the server's `access`
+//! module is used).
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -34,7 +34,7 @@ struct CatalogModule {
     lists: [&'static [&'static str]; 4],
 }
 
-/// SPEC §2's table, for `crm`, `projects` and `tasks`.
+/// docs/permissions.md's catalog table, for `crm`, `projects` and `tasks`.
 const CATALOG: [CatalogModule; 3] = [
     CatalogModule {
         name: "crm",
@@ -897,9 +897,9 @@ const PROJECTS_QUERY: &str = "{ projects(first: 10) { totalCount nodes { \
 const VIEWER_QUERY: &str = "{ viewer { grants { module fields relations actions notifications } } }";
 
 /// Makes an answer comparable: grant lists sorted (timestamps are compared as served:
-/// RFC 3339 in UTC with milliseconds, SPEC §7), and only
+/// RFC 3339 in UTC with milliseconds, docs/api.md), and only
 /// the modules the model describes in `myGrants` (crm is left out there: whether a
-/// project role's `crm` names show in `myGrants` is not the SPEC's to say).
+/// project role's `crm` names show in `myGrants` is not for the documented model to say).
 fn normalize(v: &mut Value, key: &str) {
     match v {
         Value::Array(items) if ["fields", "relations", "actions", "notifications"].contains(&key) => {

@@ -1,5 +1,5 @@
-//! SPEC §8: preview as a user or as a role set of an account; read-only, audited, and
-//! refused (never ignored) from anyone but an admin.
+//! docs/permissions.md#preview: preview as a user or as a role set of an account;
+//! read-only, audited, and refused (never ignored) from anyone but an admin.
 
 use serde_json::{Value, json};
 

@@ -1,4 +1,4 @@
-//! SPEC §7: role definitions, their grants and who holds them are the admin API's;
+//! docs/api.md: role definitions, their grants and who holds them are the admin API's;
 //! staff who are not admins reach none of it, by any path. The paths are found by
 //! introspection, so a new field that leads to a role is covered without editing this.
 
@@ -344,7 +344,7 @@ async fn role_data_reaches_admins_only_by_every_path_of_the_schema() {
         );
     }
 
-    // In words of the SPEC: the members are listed, each with `role` null, and
+    // In the words of docs/api.md: the members are listed, each with `role` null, and
     // `ExternalUser.roles` is null.
     let q = format!(
         "{{ project(id: {}) {{ members {{ user {{ email roles {{ id }} }} role {{ id }} }} }} }}",

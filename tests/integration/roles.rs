@@ -1,4 +1,5 @@
-//! SPEC §3 and §5: merging roles, their lifecycle, and project organizations.
+//! docs/permissions.md (merging, project organizations): merging roles, their lifecycle,
+//! and project organizations.
 
 use serde_json::{Value, json};
 

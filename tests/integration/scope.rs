@@ -1,4 +1,4 @@
-//! SPEC §4: which records exist for an external user.
+//! docs/permissions.md#scope-which-records-exist: which records exist for an external user.
 
 use serde_json::{Value, json};
 

@@ -1,4 +1,4 @@
-//! Input hygiene (SPEC §7): a NUL character or a string longer than the limit, in any
+//! Input hygiene (docs/api.md): a NUL character or a string longer than the limit, in any
 //! argument literal or variable (at any depth) of a request, is `BAD_USER_INPUT` naming
 //! where it stands (`$title`, `$input.title`, `createTask.input.title`), before
 //! anything runs: PostgreSQL refuses NUL in text, which would otherwise surface as an

@@ -1,5 +1,6 @@
-//! The figures of SPEC §11 on a parsed document, as expanded through fragments: cost,
-//! depth, aliases and field selections. Pure: no async-graphql execution, no I/O.
+//! The figures of limits (docs/operations.md) on a parsed document, as expanded through
+//! fragments: cost, depth, aliases and field selections. Pure: no async-graphql execution,
+//! no I/O.
 //!
 //! Every figure is computed per one parent and is linear in the parent's count, so a
 //! named fragment is measured once (memoised) and then multiplied wherever it is

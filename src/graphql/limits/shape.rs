@@ -1,6 +1,6 @@
-//! What the cost of SPEC §11 needs to know of the schema: for each field of each type,
-//! how it multiplies the records below it. Read once from async-graphql's registry, so
-//! that lists, connections and relations are told apart by their types, not by names.
+//! What the cost of docs/operations.md needs to know of the schema: for each field of each
+//! type, how it multiplies the records below it. Read once from async-graphql's registry,
+//! so that lists, connections and relations are told apart by their types, not by names.
 
 use std::collections::HashMap;
 
@@ -8,7 +8,7 @@ use async_graphql::registry::{MetaType, MetaTypeName, Registry};
 
 use crate::access::Module;
 
-/// The page a connection or list gives when `first` is absent (SPEC §7).
+/// The page a connection or list gives when `first` is absent (docs/api.md).
 pub const DEFAULT_PAGE: u64 = 50;
 
 /// Lists with one item per module at most, whatever the data: a role's grants, the

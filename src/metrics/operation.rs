@@ -1,0 +1,111 @@
+//! The GraphQL side of a request's record: which operation ran, for whom, and its
+//! outcome. The outermost extension of the schema, so it sees the document before any
+//! other extension refuses it, and the response after `ErrorCodes` coded it.
+
+use std::any::TypeId;
+use std::sync::{Arc, Mutex};
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest, NextRequest,
+};
+use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::{Request, Response, ServerResult, Value};
+
+use super::request::{Operation, Record};
+use crate::graphql::RequestState;
+
+pub struct OperationMetrics;
+
+impl ExtensionFactory for OperationMetrics {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(OperationMetricsExtension::default())
+    }
+}
+
+/// One per operation (async-graphql creates extensions per request of a batch).
+#[derive(Default)]
+struct OperationMetricsExtension {
+    index: Mutex<Option<usize>>,
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for OperationMetricsExtension {
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let response = next.run(ctx).await;
+        let index = self.index.lock().ok().and_then(|i| *i);
+        if let Some(index) = index {
+            Record::finish_operation(index, outcome(&response));
+        }
+        response
+    }
+
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        mut request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        let (caller, preview_by) = request
+            .data
+            .get(&TypeId::of::<RequestState>())
+            .and_then(|d| d.downcast_ref::<RequestState>())
+            .and_then(|s| s.caller.as_ref())
+            .map_or((None, None), |(access, identity)| {
+                (Some(identity.id), access.preview_by())
+            });
+        let name = request.operation_name.clone();
+        // Parsed once: async-graphql and the other extensions keep this document.
+        let chosen = request.parsed_query().ok().and_then(|doc| {
+            match (&doc.operations, name.as_deref()) {
+                (DocumentOperations::Single(op), None) => Some((op.node.ty, None)),
+                // An anonymous operation asked for by a name, which async-graphql refuses
+                // (the name is free text from the request, never logged).
+                (DocumentOperations::Single(_), Some(_)) => None,
+                (DocumentOperations::Multiple(ops), Some(n)) => ops
+                    .iter()
+                    .find(|(k, _)| k.as_str() == n)
+                    .map(|(k, op)| (op.node.ty, Some(k.to_string()))),
+                (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+                    ops.iter().next().map(|(k, op)| (op.node.ty, Some(k.to_string())))
+                }
+                (DocumentOperations::Multiple(_), None) => None,
+            }
+        });
+        let operation = match chosen {
+            Some((ty, name)) => Operation {
+                operation_type: type_label(ty),
+                name,
+                outcome: None,
+            },
+            None => Operation {
+                operation_type: "unknown",
+                name: None,
+                outcome: None,
+            },
+        };
+        let index = Record::start_operation(operation, caller, preview_by);
+        if let Ok(mut slot) = self.index.lock() {
+            *slot = index;
+        }
+        next.run(ctx, request).await
+    }
+}
+
+fn type_label(ty: OperationType) -> &'static str {
+    match ty {
+        OperationType::Query => "query",
+        OperationType::Mutation => "mutation",
+        OperationType::Subscription => "subscription",
+    }
+}
+
+/// `OK`, or the code of the response's first error.
+fn outcome(r: &Response) -> String {
+    r.errors
+        .first()
+        .and_then(|e| match e.extensions.as_ref()?.get("code")? {
+            Value::String(s) => Some(s.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| "OK".to_string())
+}
