@@ -7,7 +7,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 BIN := target/debug/portal-gateway
 
-.PHONY: run reset-demo build test lint unit schema playground chromium http-audit clean-db fuzz
+.PHONY: run reset-demo build test lint schema playground chromium http-audit clients fuzz
 
 build: playground
 	$(CARGO) build
@@ -25,7 +25,7 @@ reset-demo: build
 	export DATABASE_URL=$$url; \
 	$(BIN) migrate && $(BIN) seed demo --reset
 
-test: lint playground chromium http-audit
+test: lint playground chromium http-audit clients
 	@admin=$$(scripts/pg-url.sh); \
 	if $(CARGO) nextest --version >/dev/null 2>&1; then \
 	  DATABASE_URL=$$admin $(CARGO) nextest run --no-fail-fast; \
@@ -63,6 +63,11 @@ chromium:
 # run against the real server by the integration test `http::graphql_http_audit`.
 http-audit:
 	@test -f tests/http-audit/node_modules/graphql-http/package.json || npm ci --prefix tests/http-audit --no-audit --no-fund
+
+# Real GraphQL clients (Apollo Client 4, relay-compiler, relay-runtime) pinned by
+# tests/clients/package-lock.json, run against the server by tests/integration/clients.rs.
+clients:
+	@test tests/clients/node_modules/.package-lock.json -nt tests/clients/package-lock.json || npm ci --prefix tests/clients --no-audit --no-fund
 
 # Benchmarks of issue 5 (figures in BENCHMARKS.md): the portal dashboard under load on
 # 127.0.0.1 only, bounded in time. `bench-peer` adds PostGraphile v5 + RLS and the

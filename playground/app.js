@@ -14,11 +14,15 @@
   var DEFAULT_QUERY = [
     '# portal-gateway playground',
     '#',
-    '# Queries run as the persona picked in the top bar.',
+    '# Queries run as the persona picked in the top bar; switch personas and run',
+    '# again: the same query shows each one what their roles let them see',
+    '# (hidden fields are null, a refused root field is null with FORBIDDEN).',
     '# Run with \u25B6 or Ctrl+Enter.',
     '',
     'query Dashboard {',
     '  viewer { name kind grants { module fields relations } }',
+    '  accounts(first: 3) { totalCount nodes { name industry } }',
+    '  invoices(first: 5) { nodes { number kind status total currency } }',
     '  projects(first: 10) {',
     '    totalCount',
     '    nodes {',
@@ -64,8 +68,10 @@
     return null;
   }
 
+  // The label names the persona's roles, so that what a query shows can be told apart.
   function personaLabel(p) {
-    return p.name + ' (' + p.kind + ') \u2014 ' + p.email;
+    var roles = p.roles && p.roles !== p.kind ? ': ' + p.roles : '';
+    return p.name + ' (' + p.kind + roles + ') \u2014 ' + p.email;
   }
 
   function showNote(text) {
@@ -141,11 +147,19 @@
       option.textContent = personaLabel(p);
       select.appendChild(option);
     });
-    var current = findPersona(storageGet());
+    // Opens as a persona (the remembered one, else the first external one): an
+    // anonymous playground shows nothing but UNAUTHENTICATED.
+    var remembered = storageGet();
+    var current =
+      remembered === 'anonymous'
+        ? null
+        : findPersona(remembered) ||
+          personas.filter(function (p) { return p.kind === 'external'; })[0] ||
+          personas[0];
     select.value = current ? current.email : '';
     select.addEventListener('change', function () {
       var chosen = findPersona(select.value);
-      storageSet(chosen ? chosen.email : '');
+      storageSet(chosen ? chosen.email : 'anonymous');
       render(chosen);
     });
     document.getElementById('persona-box').hidden = false;

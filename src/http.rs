@@ -187,7 +187,7 @@ async fn playground() -> impl IntoResponse {
 async fn schema_sdl(State(app): State<App>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        app.schema.sdl(),
+        crate::graphql::sdl_of(&app.schema),
     )
 }
 
@@ -226,7 +226,7 @@ async fn personas(State(app): State<App>) -> Response {
     let Ok(mut conn) = app.pool.get().await else {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     };
-    for (email, name, kind) in crate::seed::PERSONAS {
+    for (email, name, kind, roles) in crate::seed::PERSONAS {
         if let Ok(Some((id, ws, staff))) = queries::user_id_by_email(&mut conn, email).await {
             let token_kind = if staff {
                 TokenKind::Staff
@@ -235,7 +235,7 @@ async fn personas(State(app): State<App>) -> Response {
             };
             let claims = Claims::issued_now(id, token_kind, ws, chrono::Duration::hours(12));
             out.push(serde_json::json!({
-                "email": email, "name": name, "kind": kind, "token": app.tokens.mint(&claims),
+                "email": email, "name": name, "kind": kind, "roles": roles, "token": app.tokens.mint(&claims),
             }));
         }
     }

@@ -5,13 +5,24 @@ use uuid::Uuid;
 
 use crate::db::queries;
 
-/// The demo personas offered by the playground in development: email, name, kind.
-pub const PERSONAS: [(&str, &str, &str); 5] = [
-    ("ada@acme.example", "Ada", "admin"),
-    ("sam@acme.example", "Sam", "staff"),
-    ("greta@globex.example", "Greta", "external"),
-    ("frank@globex.example", "Frank", "external"),
-    ("ivan@initech.example", "Ivan", "external"),
+/// The demo personas offered by the playground in development: email, name, kind, and
+/// the roles that count for them (as the demo data assigns them), for the label.
+pub const PERSONAS: [(&str, &str, &str, &str); 5] = [
+    ("ada@acme.example", "Ada", "admin", "workspace admin"),
+    ("sam@acme.example", "Sam", "staff", "staff"),
+    (
+        "greta@globex.example",
+        "Greta",
+        "external",
+        "Clients; Project Reviewer on Data Warehouse",
+    ),
+    (
+        "frank@globex.example",
+        "Frank",
+        "external",
+        "Clients, Freelancers; Project Reviewer on Mobile App",
+    ),
+    ("ivan@initech.example", "Ivan", "external", "Initech Portal"),
 ];
 
 /// The demo data, as plain SQL with fixed ids (so tests and docs can name records).

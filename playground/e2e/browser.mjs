@@ -150,6 +150,8 @@ async function main() {
   // Pick the persona.
   const select = page.locator('#persona');
   let personaLabel = 'anonymous';
+  // The persona the page opened as, before any pick.
+  const opened = (await select.isVisible()) ? await select.locator('option:checked').textContent() : 'anonymous';
   const wantAnonymous = email === 'anonymous' || email === '-';
   if (!wantAnonymous) {
     if (!(await select.isVisible())) {
@@ -210,7 +212,7 @@ async function main() {
     log('screenshot written to', SCREENSHOT);
   }
 
-  await finish({ ok: true, blocked: blockedUrls.length, result, persona: personaLabel }, 0);
+  await finish({ ok: true, blocked: blockedUrls.length, result, persona: personaLabel, opened }, 0);
 }
 
 const timer = setTimeout(() => {

@@ -429,6 +429,25 @@ pub async fn tasks_counts(
     .await
 }
 
+/// Comments by id, in scope as on their tasks' lists (`node(id)`).
+pub async fn comments_by_ids(
+    conn: &mut AsyncPgConnection,
+    scope: &Scope,
+    ids: &[Uuid],
+) -> QueryResult<Vec<ProjectComment>> {
+    scoped(
+        format!(
+            "SELECT c.*, t.project_id FROM comments c JOIN tasks t ON t.id = c.task_id \
+             JOIN projects p ON p.id = t.project_id \
+             WHERE {PROJECT_SCOPE} AND {TASK_SCOPE} AND {COMMENT_SCOPE} AND c.id = ANY($6)"
+        ),
+        scope,
+    )
+    .bind::<Array<SqlUuid>, _>(ids)
+    .load(conn)
+    .await
+}
+
 /// Comments of many tasks, a page per task, with their tasks' projects.
 pub async fn comments_pages(
     conn: &mut AsyncPgConnection,

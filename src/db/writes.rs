@@ -707,3 +707,31 @@ pub async fn commit(conn: &mut AsyncPgConnection) -> QueryResult<()> {
 pub async fn rollback(conn: &mut AsyncPgConnection) -> QueryResult<()> {
     diesel_async::SimpleAsyncConnection::batch_execute(conn, "ROLLBACK").await
 }
+
+/// One audit event of the workspace, by id (admins' `node(id)`).
+pub async fn audit_event(
+    conn: &mut AsyncPgConnection,
+    ws: Uuid,
+    id: Uuid,
+) -> QueryResult<Option<AuditEvent>> {
+    sql_query("SELECT * FROM audit_events WHERE workspace_id = $1 AND id = $2")
+        .bind::<SqlUuid, _>(ws)
+        .bind::<SqlUuid, _>(id)
+        .get_result(conn)
+        .await
+        .optional()
+}
+
+/// One stage of the workspace's pipeline, by id (staff's `node(id)`).
+pub async fn project_stage(
+    conn: &mut AsyncPgConnection,
+    ws: Uuid,
+    id: Uuid,
+) -> QueryResult<Option<ProjectStage>> {
+    sql_query("SELECT * FROM project_stages WHERE workspace_id = $1 AND id = $2")
+        .bind::<SqlUuid, _>(ws)
+        .bind::<SqlUuid, _>(id)
+        .get_result(conn)
+        .await
+        .optional()
+}

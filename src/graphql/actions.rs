@@ -4,7 +4,6 @@
 //! filtered exactly as a query would be.
 
 use async_graphql::{Context, ID, InputObject, Object};
-use chrono::NaiveDate;
 use uuid::Uuid;
 
 use super::crm::CrmAccount;
@@ -13,6 +12,7 @@ use super::knowledge_base::KbArticle;
 use super::loaders::{AccountId, ArticleId, InvoiceId, ProjectId, TaskId};
 use super::mutations::Tx;
 use super::projects::Project;
+use super::scalars::Date;
 use super::tasks::{Comment, Task, TaskPriority, TaskStatus};
 use super::{ContextExt, parse_id};
 use crate::access::catalog::{action, field};
@@ -37,7 +37,7 @@ pub struct CreateTaskInput {
     /// How urgent it is; `NORMAL` when absent.
     pub priority: Option<TaskPriority>,
     /// When it is due.
-    pub due_date: Option<NaiveDate>,
+    pub due_date: Option<Date>,
 }
 
 /// Changes to a task; absent fields stay as they are.
@@ -52,7 +52,7 @@ pub struct UpdateTaskInput {
     /// A new priority.
     pub priority: Option<TaskPriority>,
     /// A new due date.
-    pub due_date: Option<NaiveDate>,
+    pub due_date: Option<Date>,
     /// A new estimate, in hours.
     pub estimated_hours: Option<f64>,
     /// The staff member to assign.
@@ -63,7 +63,7 @@ pub struct UpdateTaskInput {
 
 /// New contact details of the caller's own account; absent fields stay as they are.
 #[derive(InputObject)]
-pub struct ContactDetailsInput {
+pub struct UpdateAccountContactDetailsInput {
     /// A new e-mail address.
     pub email: Option<String>,
     /// A new phone number.
@@ -166,7 +166,7 @@ impl ActionsMutation {
                 title: &title,
                 description: description.as_deref(),
                 priority: input.priority.unwrap_or(TaskPriority::Normal).as_str(),
-                due_date: input.due_date,
+                due_date: input.due_date.map(|d| d.0),
                 created_by_external,
                 owner,
             };
@@ -213,7 +213,7 @@ impl ActionsMutation {
                 row.priority = p.as_str().to_string();
             }
             if input.due_date.is_some() {
-                row.due_date = input.due_date;
+                row.due_date = input.due_date.map(|d| d.0);
             }
             if let Some(h) = input.estimated_hours {
                 if !(0.0..=100_000.0).contains(&h) {
@@ -301,7 +301,7 @@ impl ActionsMutation {
     async fn update_account_contact_details(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The new details.")] input: ContactDetailsInput,
+        #[graphql(desc = "The new details.")] input: UpdateAccountContactDetailsInput,
     ) -> Result<Option<CrmAccount>> {
         let mut tx = Tx::begin(ctx).await?;
         let access = tx.access.clone();

@@ -2,8 +2,8 @@
 //! organizations, switches, and the audit log. Admins only; everyone else (staff,
 //! external users, previews) gets `FORBIDDEN`.
 
+use super::scalars::DateTime;
 use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, SimpleObject};
-use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::connection::{self, Connection, Node};
@@ -34,7 +34,7 @@ pub struct Role(pub models::Role);
 #[Object]
 impl Role {
     /// The role's id.
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
 
@@ -54,8 +54,8 @@ impl Role {
     }
 
     /// Past this moment the role counts for nothing.
-    async fn expires_at(&self) -> Option<DateTime<Utc>> {
-        self.0.expires_at
+    async fn expires_at(&self) -> Option<DateTime> {
+        self.0.expires_at.map(DateTime)
     }
 
     /// The modules the role names, with their four lists.
@@ -81,15 +81,26 @@ impl Role {
     }
 }
 
-/// An external user (a client's contact), as admins see them.
+/// An external user (a client's contact): `id` and `name`; the rest for staff only.
 #[derive(Clone)]
 pub struct ExternalUser(pub models::ExternalUser);
 
-/// An external user (a client's contact), as the admin API shows them.
+impl ExternalUser {
+    /// An external user resolved into a response outside the admin API (a comment's
+    /// author, `viewer.user`, `node(id)`): noted for the audit, as staff `User`s are.
+    pub fn new(ctx: &Context<'_>, row: models::ExternalUser) -> ExternalUser {
+        ctx.note_returned(row.id);
+        ExternalUser(row)
+    }
+}
+
+/// An external user (a client's contact). Whoever reaches them (admins, staff through
+/// comments, the user themselves as `viewer.user`) sees `id` and `name`; `email`,
+/// `portalAccess` and `account` are for staff only, `roles` for admins only.
 #[Object(name = "ExternalUser")]
 impl ExternalUser {
     /// The user's id.
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
 
@@ -98,18 +109,23 @@ impl ExternalUser {
         &self.0.name
     }
 
-    /// The user's e-mail address, unique in the workspace.
-    async fn email(&self) -> &str {
-        &self.0.email
+    /// The user's e-mail address, unique in the workspace. Staff callers only: `null`
+    /// for anyone else.
+    async fn email(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        Ok(staff_caller(ctx)?.then_some(self.0.email.as_str()))
     }
 
     /// Whether they may use the portal at all; revoking it holds from their next request.
-    async fn portal_access(&self) -> bool {
-        self.0.portal_access
+    /// Staff callers only: `null` for anyone else.
+    async fn portal_access(&self, ctx: &Context<'_>) -> Result<Option<bool>> {
+        Ok(staff_caller(ctx)?.then_some(self.0.portal_access))
     }
 
-    /// The client account they belong to.
+    /// The client account they belong to. Staff callers only: `null` for anyone else.
     async fn account(&self, ctx: &Context<'_>) -> Result<Option<CrmAccount>> {
+        if !staff_caller(ctx)? {
+            return Ok(None);
+        }
         let row = ctx.loader().load_one(AccountId(self.0.account_id)).await?;
         row.map(|r| CrmAccount::new(ctx, r)).transpose()
     }
@@ -126,6 +142,11 @@ impl ExternalUser {
             .unwrap_or_default();
         Ok(Some(roles.into_iter().map(Role).collect()))
     }
+}
+
+/// Whether the caller runs the workspace: an external user's contact data is theirs.
+fn staff_caller(ctx: &Context<'_>) -> Result<bool> {
+    Ok(ctx.access()?.staff_only().is_ok())
 }
 
 /// A member of a project's organization.
@@ -181,7 +202,7 @@ impl OperationType {
 
 /// One audited request of an external user or of a preview.
 #[derive(Clone)]
-pub struct AuditEvent(models::AuditEvent);
+pub struct AuditEvent(pub(crate) models::AuditEvent);
 
 impl Node for AuditEvent {
     fn cursor(&self) -> String {
@@ -197,13 +218,13 @@ impl Node for AuditEvent {
 #[Object]
 impl AuditEvent {
     /// The event's id.
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
 
     /// When the request was made.
-    async fn at(&self) -> DateTime<Utc> {
-        self.0.at
+    async fn at(&self) -> DateTime {
+        DateTime(self.0.at)
     }
 
     /// The external user who made the request, or was previewed; absent for a role-set
@@ -272,9 +293,9 @@ pub struct AuditFilter {
     /// Only this external user's events (including previews of them).
     pub external_user_id: Option<ID>,
     /// Only events at or after this moment.
-    pub from: Option<DateTime<Utc>>,
+    pub from: Option<DateTime>,
     /// Only events before this moment.
-    pub to: Option<DateTime<Utc>>,
+    pub to: Option<DateTime>,
     /// Only events of this operation type.
     pub operation_type: Option<OperationType>,
 }
@@ -302,7 +323,7 @@ pub struct GrantInput {
 /// A new role. A name outside the catalog is `BAD_USER_INPUT` naming its place, and
 /// nothing is saved.
 #[derive(InputObject)]
-pub struct RoleInput {
+pub struct CreateRoleInput {
     /// The role's name.
     pub name: String,
     /// What the role is for.
@@ -311,7 +332,7 @@ pub struct RoleInput {
     #[graphql(default = true)]
     pub active: bool,
     /// When the role stops counting; never when absent.
-    pub expires_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime>,
     /// The modules the role names, each with its four lists.
     #[graphql(default)]
     pub grants: Vec<GrantInput>,
@@ -319,7 +340,7 @@ pub struct RoleInput {
 
 /// Changes to a role; absent fields stay, `grants` (when given) replaces all of them.
 #[derive(InputObject)]
-pub struct RoleUpdate {
+pub struct UpdateRoleInput {
     /// A new name.
     pub name: Option<String>,
     /// A new description; `null` removes it.
@@ -327,7 +348,7 @@ pub struct RoleUpdate {
     /// Activates or deactivates the role.
     pub active: Option<bool>,
     /// A new expiry; `null` removes it.
-    pub expires_at: MaybeUndefined<DateTime<Utc>>,
+    pub expires_at: MaybeUndefined<DateTime>,
     /// Replaces every grant of the role.
     pub grants: Option<Vec<GrantInput>>,
 }
@@ -382,10 +403,10 @@ pub struct AdminQuery;
 #[Object]
 impl AdminQuery {
     /// Every role of the workspace. Admins only.
-    async fn roles(&self, ctx: &Context<'_>) -> Result<Vec<Role>> {
+    async fn roles(&self, ctx: &Context<'_>) -> Result<Option<Vec<Role>>> {
         let ws = admin_workspace(ctx)?;
         let rows = writes::roles(&mut *ctx.pool()?.get().await?, ws).await?;
-        Ok(rows.into_iter().map(Role).collect())
+        Ok(Some(rows.into_iter().map(Role).collect()))
     }
 
     /// One role by id. Admins only.
@@ -402,10 +423,10 @@ impl AdminQuery {
 
     /// Every external user of the workspace. Admins only.
     #[graphql(name = "externalUsers")]
-    async fn external_users(&self, ctx: &Context<'_>) -> Result<Vec<ExternalUser>> {
+    async fn external_users(&self, ctx: &Context<'_>) -> Result<Option<Vec<ExternalUser>>> {
         let ws = admin_workspace(ctx)?;
         let rows = writes::external_users(&mut *ctx.pool()?.get().await?, ws).await?;
-        Ok(rows.into_iter().map(ExternalUser).collect())
+        Ok(Some(rows.into_iter().map(ExternalUser).collect()))
     }
 
     /// Audit events of external users and previews, newest first. Admins only.
@@ -419,7 +440,7 @@ impl AdminQuery {
         #[graphql(desc = "The `endCursor` of the previous page; the page starts after it.")] after: Option<
             String,
         >,
-    ) -> Result<Connection<AuditEvent>> {
+    ) -> Result<Option<Connection<AuditEvent>>> {
         let ws = admin_workspace(ctx)?;
         let page = connection::id_page(ctx, "e", first, after.as_deref())?;
         let filter = filter.unwrap_or(AuditFilter {
@@ -434,8 +455,8 @@ impl AdminQuery {
                 .as_ref()
                 .map(|id| parse_id("filter.externalUserId", id))
                 .transpose()?,
-            from: filter.from,
-            to: filter.to,
+            from: filter.from.map(|t| t.0),
+            to: filter.to.map(|t| t.0),
             operation_type: filter.operation_type.map(OperationType::as_str),
         };
         let wanted = connection::wanted(ctx);
@@ -450,11 +471,11 @@ impl AdminQuery {
         } else {
             0
         };
-        Ok(Connection::page(
+        Ok(Some(Connection::page(
             rows.into_iter().map(AuditEvent).collect(),
             &page,
             total,
-        ))
+        )))
     }
 }
 
@@ -474,8 +495,8 @@ impl AdminMutation {
     async fn create_role(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The role.")] input: RoleInput,
-    ) -> Result<Role> {
+        #[graphql(desc = "The role.")] input: CreateRoleInput,
+    ) -> Result<Option<Role>> {
         let ws = admin_workspace(ctx)?;
         let mut tx = Tx::begin(ctx).await?;
         let id = Uuid::now_v7();
@@ -486,7 +507,7 @@ impl AdminMutation {
                 name: &name,
                 description: input.description.as_deref(),
                 active: input.active,
-                expires_at: input.expires_at,
+                expires_at: input.expires_at.map(|t| t.0),
             };
             let conn = tx.conn()?;
             writes::insert_role(conn, ws, id, &fields).await?;
@@ -496,7 +517,7 @@ impl AdminMutation {
         .await;
         tx.finish(ctx, result).await?;
         let row = ctx.loader().load_one(RoleId(id)).await?.ok_or(Error::NotFound)?;
-        Ok(Role(row))
+        Ok(Some(Role(row)))
     }
 
     /// Changes a role; holders see the change on their next request. Admins only.
@@ -504,8 +525,8 @@ impl AdminMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The role's id.")] id: ID,
-        #[graphql(desc = "What to change.")] input: RoleUpdate,
-    ) -> Result<Role> {
+        #[graphql(desc = "What to change.")] input: UpdateRoleInput,
+    ) -> Result<Option<Role>> {
         let ws = admin_workspace(ctx)?;
         let id = parse_id("id", &id)?;
         let mut tx = Tx::begin(ctx).await?;
@@ -528,7 +549,7 @@ impl AdminMutation {
             let expires_at = match input.expires_at {
                 MaybeUndefined::Undefined => current.expires_at,
                 MaybeUndefined::Null => None,
-                MaybeUndefined::Value(t) => Some(t),
+                MaybeUndefined::Value(t) => Some(t.0),
             };
             let fields = writes::RoleFields {
                 name: &name,
@@ -545,7 +566,7 @@ impl AdminMutation {
         .await;
         tx.finish(ctx, result).await?;
         let row = ctx.loader().load_one(RoleId(id)).await?.ok_or(Error::NotFound)?;
-        Ok(Role(row))
+        Ok(Some(Role(row)))
     }
 
     /// Deletes roles, their assignments and their uses in projects; answers the ids
@@ -554,7 +575,7 @@ impl AdminMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The roles to delete.")] ids: Vec<ID>,
-    ) -> Result<Vec<ID>> {
+    ) -> Result<Option<Vec<ID>>> {
         let ws = admin_workspace(ctx)?;
         let ids = ids
             .iter()
@@ -568,7 +589,7 @@ impl AdminMutation {
         }
         .await;
         let deleted = tx.finish(ctx, result).await?;
-        Ok(deleted.into_iter().map(|id| ID(id.to_string())).collect())
+        Ok(Some(deleted.into_iter().map(|id| ID(id.to_string())).collect()))
     }
 
     /// Gives an external user a workspace-wide role. Admins only.
@@ -577,8 +598,10 @@ impl AdminMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The role.")] role_id: ID,
         #[graphql(desc = "The external user.")] external_user_id: ID,
-    ) -> Result<ExternalUser> {
-        set_assignment(ctx, role_id, external_user_id, true).await
+    ) -> Result<Option<ExternalUser>> {
+        set_assignment(ctx, role_id, external_user_id, true)
+            .await
+            .map(Some)
     }
 
     /// Takes a workspace-wide role from an external user. Admins only.
@@ -587,8 +610,10 @@ impl AdminMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The role.")] role_id: ID,
         #[graphql(desc = "The external user.")] external_user_id: ID,
-    ) -> Result<ExternalUser> {
-        set_assignment(ctx, role_id, external_user_id, false).await
+    ) -> Result<Option<ExternalUser>> {
+        set_assignment(ctx, role_id, external_user_id, false)
+            .await
+            .map(Some)
     }
 
     /// Adds a contact of a client account as an external user, with portal access. An
@@ -600,7 +625,7 @@ impl AdminMutation {
         #[graphql(desc = "Their e-mail address, unique in the workspace (case-insensitively).")]
         email: String,
         #[graphql(desc = "Their name.")] name: String,
-    ) -> Result<ExternalUser> {
+    ) -> Result<Option<ExternalUser>> {
         let ws = admin_workspace(ctx)?;
         let account = parse_id("accountId", &account_id)?;
         let mut tx = Tx::begin(ctx).await?;
@@ -625,7 +650,7 @@ impl AdminMutation {
         }
         .await;
         let id = tx.finish(ctx, result).await?;
-        external_user(ctx, ws, id).await
+        external_user(ctx, ws, id).await.map(Some)
     }
 
     /// Removes the user's access, assignments and memberships; their audit events stay.
@@ -634,7 +659,7 @@ impl AdminMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The external user.")] id: ID,
-    ) -> Result<ID> {
+    ) -> Result<Option<ID>> {
         let ws = admin_workspace(ctx)?;
         let user = parse_id("id", &id)?;
         let mut tx = Tx::begin(ctx).await?;
@@ -644,7 +669,7 @@ impl AdminMutation {
         }
         .await;
         tx.finish(ctx, result).await?;
-        Ok(id)
+        Ok(Some(id))
     }
 
     /// Lets an external user use the portal again. Admins only.
@@ -652,8 +677,8 @@ impl AdminMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The external user.")] external_user_id: ID,
-    ) -> Result<ExternalUser> {
-        set_portal_access(ctx, external_user_id, true).await
+    ) -> Result<Option<ExternalUser>> {
+        set_portal_access(ctx, external_user_id, true).await.map(Some)
     }
 
     /// Stops an external user from using the portal; takes effect on their next request,
@@ -662,8 +687,8 @@ impl AdminMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The external user.")] external_user_id: ID,
-    ) -> Result<ExternalUser> {
-        set_portal_access(ctx, external_user_id, false).await
+    ) -> Result<Option<ExternalUser>> {
+        set_portal_access(ctx, external_user_id, false).await.map(Some)
     }
 
     /// Makes an external user a member of a project's organization, optionally with a
@@ -674,7 +699,7 @@ impl AdminMutation {
         #[graphql(desc = "The project.")] project_id: ID,
         #[graphql(desc = "The external user.")] external_user_id: ID,
         #[graphql(desc = "Their project-specific role; none when absent.")] role_id: Option<ID>,
-    ) -> Result<Project> {
+    ) -> Result<Option<Project>> {
         let ws = admin_workspace(ctx)?;
         let project = parse_id("projectId", &project_id)?;
         let user = parse_id("externalUserId", &external_user_id)?;
@@ -686,7 +711,7 @@ impl AdminMutation {
         }
         .await;
         tx.finish(ctx, result).await?;
-        staff_project(ctx, project).await
+        staff_project(ctx, project).await.map(Some)
     }
 
     /// Removes an external user from a project's organization. Admins only.
@@ -695,7 +720,7 @@ impl AdminMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The project.")] project_id: ID,
         #[graphql(desc = "The external user.")] external_user_id: ID,
-    ) -> Result<Project> {
+    ) -> Result<Option<Project>> {
         let ws = admin_workspace(ctx)?;
         let project = parse_id("projectId", &project_id)?;
         let user = parse_id("externalUserId", &external_user_id)?;
@@ -706,7 +731,7 @@ impl AdminMutation {
         }
         .await;
         tx.finish(ctx, result).await?;
-        staff_project(ctx, project).await
+        staff_project(ctx, project).await.map(Some)
     }
 
     /// `own: true` gives a sub-project its own organization, copying its parent's
@@ -716,7 +741,7 @@ impl AdminMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The sub-project.")] project_id: ID,
         #[graphql(desc = "`true`: its own organization; `false`: its parent's.")] own: bool,
-    ) -> Result<Project> {
+    ) -> Result<Option<Project>> {
         let ws = admin_workspace(ctx)?;
         let project = parse_id("projectId", &project_id)?;
         let mut tx = Tx::begin(ctx).await?;
@@ -739,7 +764,7 @@ impl AdminMutation {
         }
         .await;
         tx.finish(ctx, result).await?;
-        staff_project(ctx, project).await
+        staff_project(ctx, project).await.map(Some)
     }
 
     /// Shares a project with every portal user of its account, or stops sharing it.
@@ -749,7 +774,7 @@ impl AdminMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The project.")] project_id: ID,
         #[graphql(desc = "Whether to share it.")] shared: bool,
-    ) -> Result<Project> {
+    ) -> Result<Option<Project>> {
         let ws = admin_workspace(ctx)?;
         let project = parse_id("projectId", &project_id)?;
         let mut tx = Tx::begin(ctx).await?;
@@ -768,7 +793,7 @@ impl AdminMutation {
         }
         .await;
         tx.finish(ctx, result).await?;
-        staff_project(ctx, project).await
+        staff_project(ctx, project).await.map(Some)
     }
 
     /// Lets external users see a project's budget (where granted), or hides it from them.
@@ -778,7 +803,7 @@ impl AdminMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The project.")] project_id: ID,
         #[graphql(desc = "Whether external users may see the budget.")] enabled: bool,
-    ) -> Result<Project> {
+    ) -> Result<Option<Project>> {
         let ws = admin_workspace(ctx)?;
         let project = parse_id("projectId", &project_id)?;
         let mut tx = Tx::begin(ctx).await?;
@@ -788,7 +813,7 @@ impl AdminMutation {
         }
         .await;
         tx.finish(ctx, result).await?;
-        staff_project(ctx, project).await
+        staff_project(ctx, project).await.map(Some)
     }
 
     /// Switches a module on or off for the workspace (a plan or add-on change); answers
@@ -798,7 +823,7 @@ impl AdminMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The module, as the catalog spells it.")] module: String,
         #[graphql(desc = "Whether the module is on.")] enabled: bool,
-    ) -> Result<Vec<ModuleSwitch>> {
+    ) -> Result<Option<Vec<ModuleSwitch>>> {
         let ws = admin_workspace(ctx)?;
         let m = Module::parse(&module)
             .ok_or_else(|| Error::bad_input("module", format!("unknown module `{module}`")))?;
@@ -809,13 +834,15 @@ impl AdminMutation {
         }
         .await;
         let disabled = tx.finish(ctx, result).await?;
-        Ok(Module::ALL
-            .iter()
-            .map(|m| ModuleSwitch {
-                module: m.name().to_string(),
-                enabled: !disabled.iter().any(|d| d == m.name()),
-            })
-            .collect())
+        Ok(Some(
+            Module::ALL
+                .iter()
+                .map(|m| ModuleSwitch {
+                    module: m.name().to_string(),
+                    enabled: !disabled.iter().any(|d| d == m.name()),
+                })
+                .collect(),
+        ))
     }
 }
 

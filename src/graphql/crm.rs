@@ -54,7 +54,7 @@ impl Node for CrmAccount {
 #[Object]
 impl CrmAccount {
     /// The account's id. Always visible.
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.row.id.to_string())
     }
 
@@ -158,7 +158,7 @@ impl CrmQuery {
         #[graphql(desc = "The `endCursor` of the previous page; the page starts after it.")] after: Option<
             String,
         >,
-    ) -> Result<Connection<CrmAccount>> {
+    ) -> Result<Option<Connection<CrmAccount>>> {
         let access = ctx.access()?;
         access.staff_only()?;
         let page = connection::name_id_page(ctx, "a", first, after.as_deref())?;
@@ -180,6 +180,6 @@ impl CrmQuery {
             .into_iter()
             .map(|r| CrmAccount::listed(ctx, r))
             .collect::<Result<Vec<_>>>()?;
-        Ok(Connection::page(nodes, &page, total))
+        Ok(Some(Connection::page(nodes, &page, total)))
     }
 }

@@ -154,23 +154,13 @@ fn one_error_per_problem(errors: &mut Vec<ServerError>) {
     }
 }
 
-/// The schema's names for what async-graphql calls by their Rust names.
-const RUST_NAMES: [(&str, &str); 7] = [
-    ("DateTime<Utc>", "DateTime"),
-    ("DateTime<FixedOffset>", "DateTime"),
-    ("NaiveDateTime", "DateTime"),
-    ("NaiveDate", "Date"),
-    ("NaiveTime", "Time"),
-    ("Uuid", "UUID"),
-    ("Url", "URL"),
-];
-
 /// What a value of a scalar looks like, for messages about one that did not parse.
 fn expected_form(scalar: &str) -> Option<&'static str> {
     match scalar {
         "Date" => Some("a date as YYYY-MM-DD"),
         "DateTime" => Some("a date and time in RFC 3339, e.g. 2024-05-01T09:30:00.000Z"),
-        "UUID" | "ID" => Some("an id"),
+        "Decimal" => Some("a decimal number as a string, e.g. \"1234.50\""),
+        "ID" => Some("an id"),
         "Int" => Some("a 32-bit integer"),
         "Float" => Some("a number"),
         "Boolean" => Some("true or false"),
@@ -184,10 +174,9 @@ pub fn readable(message: &str) -> String {
     if let Some(syntax) = syntax_error(message) {
         return syntax;
     }
+    // The API's own scalars (`Date`, `DateTime`, `Decimal`, scalars.rs) and the built-in
+    // ones are reported under their schema names: no Rust type name to translate.
     let mut message = message.to_string();
-    for (rust, schema) in RUST_NAMES {
-        message = message.replace(rust, schema);
-    }
     // `Failed to parse "Date": <why> (occurred while parsing "CreateTaskInput")`
     if let Some(rest) = message.strip_prefix("Failed to parse \"")
         && let Some((scalar, why)) = rest.split_once("\": ")
@@ -197,7 +186,8 @@ pub fn readable(message: &str) -> String {
             None => (why, None),
         };
         let within = within.map(|w| format!(" in {w}")).unwrap_or_default();
-        message = match expected_form(scalar) {
+        // The API's scalars say what they expect themselves.
+        message = match expected_form(scalar).filter(|_| !why.starts_with("expected ")) {
             Some(form) => format!("invalid {scalar} value{within}: {why}; expected {form}"),
             None => format!("invalid {scalar} value{within}: {why}"),
         };
@@ -289,10 +279,11 @@ mod tests {
         );
         assert_eq!(
             readable(
-                r#"Failed to parse "NaiveDate": input contains invalid characters (occurred while parsing "CreateTaskInput")"#
+                r#"Failed to parse "Date": expected a date as YYYY-MM-DD (occurred while parsing "CreateTaskInput")"#
             ),
-            "invalid Date value in CreateTaskInput: input contains invalid characters; expected a date as YYYY-MM-DD"
+            "invalid Date value in CreateTaskInput: expected a date as YYYY-MM-DD"
         );
+
         assert_eq!(
             readable(r#"Unknown field "x" on type "Query"."#),
             r#"Unknown field "x" on type "Query"."#

@@ -5,7 +5,8 @@ use async_graphql::{Context, Enum, ID, Object};
 use super::connection::{self, Connection, Node};
 use super::crm::CrmAccount;
 use super::loaders::{AccountId, InvoiceId, LinesOf, ProjectId};
-use super::projects::{Project, cents};
+use super::projects::Project;
+use super::scalars::{Date, Decimal};
 use super::{ContextExt, parse_id};
 use crate::access::catalog::{field, relation};
 use crate::access::{Grant, Grants, Module};
@@ -116,7 +117,7 @@ impl Node for Invoice {
 #[Object]
 impl Invoice {
     /// The invoice's id. Always visible.
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.row.id.to_string())
     }
 
@@ -144,20 +145,28 @@ impl Invoice {
 
     /// When the invoice was issued. Visible to external users whose grants include
     /// `invoices.fields: issue_date`.
-    async fn issue_date(&self) -> Option<chrono::NaiveDate> {
-        self.grants.reveal(ISSUE_DATE, self.row.issue_date).flatten()
+    async fn issue_date(&self) -> Option<Date> {
+        self.grants
+            .reveal(ISSUE_DATE, self.row.issue_date)
+            .flatten()
+            .map(Date)
     }
 
     /// When payment is due. Visible to external users whose grants include
     /// `invoices.fields: due_date`.
-    async fn due_date(&self) -> Option<chrono::NaiveDate> {
-        self.grants.reveal(DUE_DATE, self.row.due_date).flatten()
+    async fn due_date(&self) -> Option<Date> {
+        self.grants
+            .reveal(DUE_DATE, self.row.due_date)
+            .flatten()
+            .map(Date)
     }
 
-    /// The amount billed. Visible to external users whose grants include
+    /// The amount billed, exactly. Visible to external users whose grants include
     /// `invoices.fields: total`.
-    async fn total(&self) -> Option<f64> {
-        self.grants.reveal(TOTAL, cents(self.row.total_cents))
+    async fn total(&self) -> Option<Decimal> {
+        self.grants
+            .reveal(TOTAL, self.row.total_cents)
+            .map(Decimal::from_cents)
     }
 
     /// The currency of the amounts (ISO 4217). Visible to external users whose grants
@@ -166,10 +175,12 @@ impl Invoice {
         self.grants.reveal(CURRENCY, self.row.currency.as_str())
     }
 
-    /// The amount paid so far. Visible to external users whose grants include
+    /// The amount paid so far, exactly. Visible to external users whose grants include
     /// `invoices.fields: paid_amount`.
-    async fn paid_amount(&self) -> Option<f64> {
-        self.grants.reveal(PAID_AMOUNT, cents(self.row.paid_cents))
+    async fn paid_amount(&self) -> Option<Decimal> {
+        self.grants
+            .reveal(PAID_AMOUNT, self.row.paid_cents)
+            .map(Decimal::from_cents)
     }
 
     /// The client account billed. Visible to external users whose grants include
@@ -220,14 +231,14 @@ impl InvoiceLine {
         self.0.quantity
     }
 
-    /// The price of one unit.
-    async fn unit_price(&self) -> f64 {
-        cents(self.0.unit_price_cents)
+    /// The price of one unit, exactly.
+    async fn unit_price(&self) -> Decimal {
+        Decimal::from_cents(self.0.unit_price_cents)
     }
 
-    /// The line's amount: quantity times unit price.
-    async fn amount(&self) -> f64 {
-        cents(self.0.amount_cents)
+    /// The line's amount, exactly: quantity times unit price.
+    async fn amount(&self) -> Decimal {
+        Decimal::from_cents(self.0.amount_cents)
     }
 }
 
@@ -248,7 +259,7 @@ impl InvoicesQuery {
         #[graphql(desc = "The `endCursor` of the previous page; the page starts after it.")] after: Option<
             String,
         >,
-    ) -> Result<Connection<Invoice>> {
+    ) -> Result<Option<Connection<Invoice>>> {
         let access = ctx.access()?;
         access.root(Module::Invoices)?;
         let page = connection::number_page(ctx, first, after.as_deref())?;
@@ -271,7 +282,7 @@ impl InvoicesQuery {
             .into_iter()
             .map(|r| Invoice::listed(ctx, r))
             .collect::<Result<Vec<_>>>()?;
-        Ok(Connection::page(nodes, &page, total))
+        Ok(Some(Connection::page(nodes, &page, total)))
     }
 
     /// One invoice or estimate by id; `NOT_FOUND` when it does not exist or is out of the

@@ -4,6 +4,7 @@ use async_graphql::{Context, ID, Object};
 
 use super::connection::{self, Connection, Node};
 use super::loaders::{ArticleId, StaffId};
+use super::scalars::DateTime;
 use super::users::User;
 use super::{ContextExt, parse_id};
 use crate::access::catalog::{field, relation};
@@ -49,7 +50,7 @@ impl Node for KbArticle {
 #[Object]
 impl KbArticle {
     /// The article's id. Always visible.
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.row.id.to_string())
     }
 
@@ -74,8 +75,8 @@ impl KbArticle {
 
     /// When the article last changed. Visible to external users whose grants include
     /// `knowledge_base.fields: updated_at`.
-    async fn updated_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
-        self.grants.reveal(UPDATED_AT, self.row.updated_at)
+    async fn updated_at(&self) -> Option<DateTime> {
+        self.grants.reveal(UPDATED_AT, self.row.updated_at).map(DateTime)
     }
 
     /// The staff member who wrote the article. Visible to external users whose grants
@@ -115,7 +116,7 @@ impl KnowledgeBaseQuery {
         #[graphql(desc = "The `endCursor` of the previous page; the page starts after it.")] after: Option<
             String,
         >,
-    ) -> Result<Connection<KbArticle>> {
+    ) -> Result<Option<Connection<KbArticle>>> {
         let access = ctx.access()?;
         access.root(Module::KnowledgeBase)?;
         let page = connection::name_id_page(ctx, "k", first, after.as_deref())?;
@@ -137,7 +138,7 @@ impl KnowledgeBaseQuery {
             .into_iter()
             .map(|r| KbArticle::listed(ctx, r))
             .collect::<Result<Vec<_>>>()?;
-        Ok(Connection::page(nodes, &page, total))
+        Ok(Some(Connection::page(nodes, &page, total)))
     }
 
     /// One article by id; `NOT_FOUND` when it does not exist or is out of the caller's

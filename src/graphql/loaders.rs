@@ -77,6 +77,8 @@ key!(/// A project in scope whose grants name `projects`.
 key!(/// The caller's own account (any account of the workspace for staff).
     AccountId);
 key!(TaskId);
+key!(/// A comment in scope (for `node(id)`; lists load pages).
+    CommentId);
 key!(InvoiceId);
 key!(ArticleId);
 key!(/// The lines of an invoice in scope.
@@ -117,6 +119,7 @@ by_id_loader!(ExternalUserId => ExternalUser, |this, conn, ids| queries::externa
 by_id_loader!(ProjectId => ProjectView, |this, conn, ids| queries::projects_by_ids(&mut conn, &this.scope(Module::Projects)?, &ids), project.id);
 by_id_loader!(AccountId => Account, |this, conn, ids| queries::accounts_by_ids(&mut conn, &this.scope(Module::Crm)?, &ids), id);
 by_id_loader!(TaskId => Task, |this, conn, ids| queries::tasks_by_ids(&mut conn, &this.scope(Module::Tasks)?, &ids), id);
+by_id_loader!(CommentId => ProjectComment, |this, conn, ids| queries::comments_by_ids(&mut conn, &this.scope(Module::Tasks)?, &ids), comment.id);
 by_id_loader!(InvoiceId => Invoice, |this, conn, ids| queries::invoices_by_ids(&mut conn, &this.scope(Module::Invoices)?, &ids), id);
 by_id_loader!(ArticleId => KbArticle, |this, conn, ids| queries::articles_by_ids(&mut conn, &this.scope(Module::KnowledgeBase)?, &ids), id);
 

@@ -14,10 +14,12 @@ mod knowledge_base;
 mod limits;
 pub mod loaders;
 mod mutations;
+mod node;
 mod ordering;
 pub mod persisted;
 mod projects;
 mod response_size;
+pub mod scalars;
 mod tasks;
 mod users;
 mod viewer;
@@ -45,6 +47,7 @@ pub type PortalSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 #[graphql(name = "Query")]
 pub struct QueryRoot(
     viewer::ViewerQuery,
+    node::NodeQuery,
     crm::CrmQuery,
     projects::ProjectsQuery,
     tasks::TasksQuery,
@@ -78,7 +81,12 @@ pub fn build_schema(limits: Limits) -> PortalSchema {
 
 /// The SDL that `schema.graphql` must equal.
 pub fn sdl() -> String {
-    build_schema(Limits::default()).sdl()
+    sdl_of(&build_schema(Limits::default()))
+}
+
+/// A schema's SDL as introspection describes it: with each scalar's `@specifiedBy`.
+pub fn sdl_of(schema: &PortalSchema) -> String {
+    schema.sdl_with_options(async_graphql::SDLExportOptions::new().include_specified_by())
 }
 
 /// What one request carries: the caller (absent when anonymous) and its loader.

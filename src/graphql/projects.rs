@@ -6,6 +6,7 @@ use uuid::Uuid;
 use super::connection::{self, Connection, Node};
 use super::crm::CrmAccount;
 use super::loaders::{AccountId, ProjectId, StaffId, SubprojectCountOf, SubprojectsOf, TaskCountOf, TasksOf};
+use super::scalars::{Date, Decimal};
 use super::tasks::Task;
 use super::users::User;
 use super::viewer::GrantSet;
@@ -94,7 +95,7 @@ impl Node for Project {
 #[Object]
 impl Project {
     /// The project's id. Always visible.
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.row.id.to_string())
     }
 
@@ -121,14 +122,20 @@ impl Project {
 
     /// When work starts. Visible to external users whose grants include
     /// `projects.fields: start_date`.
-    async fn start_date(&self) -> Option<chrono::NaiveDate> {
-        self.grants.reveal(START_DATE, self.row.start_date).flatten()
+    async fn start_date(&self) -> Option<Date> {
+        self.grants
+            .reveal(START_DATE, self.row.start_date)
+            .flatten()
+            .map(Date)
     }
 
     /// When work is planned to end. Visible to external users whose grants include
     /// `projects.fields: end_date`.
-    async fn end_date(&self) -> Option<chrono::NaiveDate> {
-        self.grants.reveal(END_DATE, self.row.end_date).flatten()
+    async fn end_date(&self) -> Option<Date> {
+        self.grants
+            .reveal(END_DATE, self.row.end_date)
+            .flatten()
+            .map(Date)
     }
 
     /// Percent complete (0–100). Visible to external users whose grants include
@@ -288,14 +295,14 @@ pub async fn project_tasks(ctx: &Context<'_>, project: Uuid, page: Page<Uuid>) -
 }
 
 #[derive(Clone)]
-pub struct ProjectStage(models::ProjectStage);
+pub struct ProjectStage(pub(crate) models::ProjectStage);
 
 /// A stage of the workspace's project pipeline; all fields show whenever the `stage`
 /// relation does.
 #[Object]
 impl ProjectStage {
     /// The stage's id.
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
 
@@ -319,14 +326,14 @@ pub struct Budget {
 /// A project's budget; all fields show whenever the `budget` relation does.
 #[Object]
 impl Budget {
-    /// The budgeted amount.
-    async fn amount(&self) -> f64 {
-        cents(self.row.amount_cents)
+    /// The budgeted amount, exactly.
+    async fn amount(&self) -> Decimal {
+        Decimal::from_cents(self.row.amount_cents)
     }
 
-    /// The amount spent so far.
-    async fn spent(&self) -> f64 {
-        cents(self.row.spent_cents)
+    /// The amount spent so far, exactly.
+    async fn spent(&self) -> Decimal {
+        Decimal::from_cents(self.row.spent_cents)
     }
 
     /// The currency of both amounts (ISO 4217).
@@ -339,10 +346,6 @@ impl Budget {
     async fn client_access(&self) -> Option<bool> {
         self.grants.staff_only(self.row.client_access)
     }
-}
-
-pub fn cents(c: i64) -> f64 {
-    c as f64 / 100.0
 }
 
 #[derive(Default)]
@@ -361,7 +364,7 @@ impl ProjectsQuery {
         #[graphql(desc = "The `endCursor` of the previous page; the page starts after it.")] after: Option<
             String,
         >,
-    ) -> Result<Connection<Project>> {
+    ) -> Result<Option<Connection<Project>>> {
         let access = ctx.access()?;
         access.root(Module::Projects)?;
         let page = connection::name_id_page(ctx, "p", first, after.as_deref())?;
@@ -383,7 +386,7 @@ impl ProjectsQuery {
             .into_iter()
             .map(|r| Project::listed(ctx, r))
             .collect::<Result<Vec<_>>>()?;
-        Ok(Connection::page(nodes, &page, total))
+        Ok(Some(Connection::page(nodes, &page, total)))
     }
 
     /// One project by id; `NOT_FOUND` when it does not exist or is out of the caller's

@@ -2,10 +2,12 @@
 
 use async_graphql::{Context, Enum, ID, Object};
 
+use super::admin::ExternalUser;
 use super::connection::{self, Connection, Node};
 use super::loaders::{CommentCountOf, CommentsOf, ExternalUserId, ProjectId, StaffId, TaskId};
 use super::projects::{Project, project_tasks};
-use super::users::{CommentAuthor, PortalUser, User};
+use super::scalars::{Date, DateTime};
+use super::users::{CommentAuthor, User};
 use super::{ContextExt, parse_id};
 use crate::access::catalog::{field, relation};
 use crate::access::{Grant, Grants, Module};
@@ -127,7 +129,7 @@ impl Node for Task {
 #[Object]
 impl Task {
     /// The task's id. Always visible.
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.row.id.to_string())
     }
 
@@ -162,8 +164,11 @@ impl Task {
 
     /// When the task is due. Visible to external users whose grants include
     /// `tasks.fields: due_date`.
-    async fn due_date(&self) -> Option<chrono::NaiveDate> {
-        self.grants.reveal(DUE_DATE, self.row.due_date).flatten()
+    async fn due_date(&self) -> Option<Date> {
+        self.grants
+            .reveal(DUE_DATE, self.row.due_date)
+            .flatten()
+            .map(Date)
     }
 
     /// The work estimated, in hours. Visible to external users whose grants include
@@ -176,14 +181,17 @@ impl Task {
 
     /// When the task was created. Visible to external users whose grants include
     /// `tasks.fields: created_at`.
-    async fn created_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
-        self.grants.reveal(CREATED_AT, self.row.created_at)
+    async fn created_at(&self) -> Option<DateTime> {
+        self.grants.reveal(CREATED_AT, self.row.created_at).map(DateTime)
     }
 
     /// When the task was done. Visible to external users whose grants include
     /// `tasks.fields: completed_at`.
-    async fn completed_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
-        self.grants.reveal(COMPLETED_AT, self.row.completed_at).flatten()
+    async fn completed_at(&self) -> Option<DateTime> {
+        self.grants
+            .reveal(COMPLETED_AT, self.row.completed_at)
+            .flatten()
+            .map(DateTime)
     }
 
     /// The staff member working on the task. Visible to external users whose grants include
@@ -290,7 +298,7 @@ impl Node for Comment {
 #[Object]
 impl Comment {
     /// The comment's id.
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.row.id.to_string())
     }
 
@@ -300,8 +308,8 @@ impl Comment {
     }
 
     /// When the comment was written.
-    async fn created_at(&self) -> chrono::DateTime<chrono::Utc> {
-        self.row.created_at
+    async fn created_at(&self) -> DateTime {
+        DateTime(self.row.created_at)
     }
 
     /// Who wrote the comment: a staff member or an external user.
@@ -315,7 +323,7 @@ impl Comment {
             return Ok(None);
         };
         let user = ctx.loader().load_one(ExternalUserId(id)).await?;
-        Ok(user.map(|u| CommentAuthor::PortalUser(PortalUser::new(ctx, u, staff))))
+        Ok(user.map(|u| CommentAuthor::ExternalUser(ExternalUser::new(ctx, u))))
     }
 
     /// Whether the comment is internal (never shown to external users). Staff only: `null`
@@ -342,7 +350,7 @@ impl TasksQuery {
         #[graphql(desc = "The `endCursor` of the previous page; the page starts after it.")] after: Option<
             String,
         >,
-    ) -> Result<Connection<Task>> {
+    ) -> Result<Option<Connection<Task>>> {
         let access = ctx.access()?;
         access.root(Module::Tasks)?;
         let project = parse_id("projectId", &project_id)?;
@@ -357,9 +365,9 @@ impl TasksQuery {
             return Err(Error::NotFound);
         }
         if !access.project_grants(Some(project)).names(Module::Tasks) {
-            return Ok(Connection::empty());
+            return Ok(Some(Connection::empty()));
         }
-        project_tasks(ctx, project, page).await
+        project_tasks(ctx, project, page).await.map(Some)
     }
 
     /// One task by id; `NOT_FOUND` when it does not exist, is internal or is out of the

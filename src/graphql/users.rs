@@ -1,11 +1,12 @@
-//! People as relation targets: staff (`User`) and external users (`PortalUser`).
+//! People as relation targets: staff (`User`) and external users (`ExternalUser`).
 //! They follow the relation that leads to them: `id` and `name`, `email` for staff only.
 
 use async_graphql::{Context, ID, Object, Union};
 
 use super::ContextExt;
 
-use crate::db::models::{ExternalUser, StaffUser};
+use super::admin::ExternalUser;
+use crate::db::models::StaffUser;
 
 #[derive(Clone)]
 pub struct User {
@@ -26,7 +27,7 @@ impl User {
 #[Object]
 impl User {
     /// The staff member's id.
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.row.id.to_string())
     }
 
@@ -41,42 +42,17 @@ impl User {
     }
 }
 
-#[derive(Clone)]
-pub struct PortalUser {
-    row: ExternalUser,
-    staff_caller: bool,
+/// A person the caller may know: a staff member (`User`) or an external user
+/// (`ExternalUser`).
+#[derive(Union, Clone)]
+pub enum Person {
+    User(User),
+    ExternalUser(ExternalUser),
 }
 
-impl PortalUser {
-    /// An external user resolved into the response (noted for the audit).
-    pub fn new(ctx: &Context<'_>, row: ExternalUser, staff_caller: bool) -> PortalUser {
-        ctx.note_returned(row.id);
-        PortalUser { row, staff_caller }
-    }
-}
-
-/// An external user (a client's contact), as the author of a comment.
-#[Object]
-impl PortalUser {
-    /// The user's id.
-    async fn id(&self) -> ID {
-        ID(self.row.id.to_string())
-    }
-
-    /// The user's name.
-    async fn name(&self) -> &str {
-        &self.row.name
-    }
-
-    /// The user's e-mail address. Staff callers only: `null` for external users.
-    async fn email(&self) -> Option<&str> {
-        self.staff_caller.then_some(self.row.email.as_str())
-    }
-}
-
-/// Who wrote a comment: a staff member (`User`) or an external user (`PortalUser`).
+/// Who wrote a comment: a staff member (`User`) or an external user (`ExternalUser`).
 #[derive(Union, Clone)]
 pub enum CommentAuthor {
     User(User),
-    PortalUser(PortalUser),
+    ExternalUser(ExternalUser),
 }

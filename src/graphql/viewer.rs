@@ -1,11 +1,13 @@
 //! `viewer` (who is calling, and their merged workspace-wide grants) and the admin's
 //! `permissionCatalog`.
 
-use async_graphql::{Context, Enum, ID, Object, SimpleObject};
+use async_graphql::{Context, Enum, Object, SimpleObject};
 
 use super::ContextExt;
+use super::admin::ExternalUser;
 use super::crm::CrmAccount;
-use super::loaders::AccountId;
+use super::loaders::{AccountId, ExternalUserId, StaffId};
+use super::users::{Person, User};
 use crate::access::catalog::CATALOG;
 use crate::access::{Caller, GrantKind, Grants, Module};
 use crate::error::Result;
@@ -57,12 +59,22 @@ pub enum CallerKind {
 
 pub struct Viewer;
 
-/// The caller (under preview, the previewed user).
+/// The caller (under preview, the previewed user). It has no id of its own (normalised
+/// client caches key records by id): the caller's own record is `user`.
 #[Object]
 impl Viewer {
-    /// The caller's user id.
-    async fn id(&self, ctx: &Context<'_>) -> Result<ID> {
-        Ok(ID(ctx.identity()?.id.to_string()))
+    /// The caller as a record: a `User` for staff, an `ExternalUser` for external users
+    /// (under preview, the previewed user); `null` for a role-set preview.
+    async fn user(&self, ctx: &Context<'_>) -> Result<Option<Person>> {
+        let id = ctx.identity()?.id;
+        let staff = ctx.access()?.staff_only().is_ok();
+        Ok(if staff {
+            let row = ctx.loader().load_one(StaffId(id)).await?;
+            row.map(|u| Person::User(User::new(ctx, u, staff)))
+        } else {
+            let row = ctx.loader().load_one(ExternalUserId(id)).await?;
+            row.map(|u| Person::ExternalUser(ExternalUser::new(ctx, u)))
+        })
     }
 
     /// The caller's name.
@@ -130,24 +142,27 @@ impl ViewerQuery {
         Ok(Some(Viewer))
     }
 
-    /// Every name a role can grant, per module. Admins only: `FORBIDDEN` for anyone else.
-    async fn permission_catalog(&self, ctx: &Context<'_>) -> Result<Vec<CatalogModule>> {
+    /// Every name a role can grant, per module. Admins only: `null` with a `FORBIDDEN`
+    /// error for anyone else.
+    async fn permission_catalog(&self, ctx: &Context<'_>) -> Result<Option<Vec<CatalogModule>>> {
         ctx.access()?.admin_only()?;
         let strings = |l: &[&str]| l.iter().map(|s| s.to_string()).collect();
-        Ok(Module::ALL
-            .iter()
-            .map(|m| {
-                let spec = &CATALOG[*m as usize];
-                CatalogModule {
-                    module: spec.name.to_string(),
-                    type_name: spec.type_name.to_string(),
-                    always_visible: strings(spec.always_visible),
-                    fields: strings(spec.fields),
-                    relations: strings(spec.relations),
-                    actions: strings(spec.actions),
-                    notifications: strings(spec.notifications),
-                }
-            })
-            .collect())
+        Ok(Some(
+            Module::ALL
+                .iter()
+                .map(|m| {
+                    let spec = &CATALOG[*m as usize];
+                    CatalogModule {
+                        module: spec.name.to_string(),
+                        type_name: spec.type_name.to_string(),
+                        always_visible: strings(spec.always_visible),
+                        fields: strings(spec.fields),
+                        relations: strings(spec.relations),
+                        actions: strings(spec.actions),
+                        notifications: strings(spec.notifications),
+                    }
+                })
+                .collect(),
+        ))
     }
 }

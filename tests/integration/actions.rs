@@ -88,7 +88,7 @@ async fn comments_need_the_comment_action_for_that_tasks_project() {
             "NOT internal AND project_id = (SELECT id FROM projects WHERE name = 'Data Warehouse')",
         )
         .await;
-    let q = "mutation($t: ID!, $b: String!, $i: Boolean) { addTaskComment(taskId: $t, body: $b, internal: $i) { id body author { __typename ... on PortalUser { name } } } }";
+    let q = "mutation($t: ID!, $b: String!, $i: Boolean) { addTaskComment(taskId: $t, body: $b, internal: $i) { id body author { __typename ... on ExternalUser { name } } } }";
     // Greta: no `comment` in her workspace roles …
     let r = app
         .query_vars(GRETA, q, json!({ "t": wr_task, "b": "hello" }))

@@ -29,7 +29,7 @@ const STAFF_ONLY: &[(&str, &str)] = &[
     ("Comment", "internal"),
     ("KbArticle", "published"),
     ("User", "email"),
-    ("PortalUser", "email"),
+    ("ExternalUser", "email"),
 ];
 
 type Fields = BTreeMap<String, Vec<(String, Value)>>;
@@ -72,9 +72,9 @@ fn selection(fields: &Fields, type_name: &str, depth: usize) -> String {
         match kind.as_str() {
             "SCALAR" | "ENUM" => out.push_str(&format!("{name} ")),
             "UNION" if depth > 0 => out.push_str(&format!(
-                "{name} {{ __typename ... on User {{ {} }} ... on PortalUser {{ {} }} }} ",
+                "{name} {{ __typename ... on User {{ {} }} ... on ExternalUser {{ {} }} }} ",
                 selection(fields, "User", 0),
-                selection(fields, "PortalUser", 0)
+                selection(fields, "ExternalUser", 0)
             )),
             // Lists page with `first`; two items are enough to see every field.
             "OBJECT" if depth > 0 && target.ends_with("Connection") => out.push_str(&format!(

@@ -47,7 +47,7 @@ async fn a_single_relation_not_granted_is_null() {
     );
     assert!(project(&greta, "Website Relaunch")["stage"]["name"].is_string());
     assert!(
-        project(&frank, "Website Relaunch")["budget"]["amount"].is_number(),
+        project(&frank, "Website Relaunch")["budget"]["amount"].is_string(),
         "{frank}"
     );
 }
@@ -111,7 +111,7 @@ async fn a_budget_without_client_access_is_null_even_when_granted() {
     .await;
     let r = app.query_as(GRETA, q).await;
     assert!(
-        project(&r, "Data Warehouse")["budget"]["amount"].is_number(),
+        project(&r, "Data Warehouse")["budget"]["amount"].is_string(),
         "{r}"
     );
 }

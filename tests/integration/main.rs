@@ -9,6 +9,7 @@ mod audit;
 mod audit_shapes;
 mod auth;
 mod auth_idp;
+mod clients;
 mod deny_by_default;
 mod descriptions;
 mod edge;

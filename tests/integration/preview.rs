@@ -7,7 +7,7 @@ use crate::harness::{TestApp, codes};
 
 const ADA: &str = "ada@acme.example";
 const GRETA: &str = "greta@globex.example";
-const DASHBOARD: &str = "query Dashboard { viewer { id name grants { module fields relations actions } } \
+const DASHBOARD: &str = "query Dashboard { viewer { user { __typename ... on ExternalUser { id name } } name grants { module fields relations actions } } \
     projects(first: 20) { totalCount nodes { id name description status progress myGrants { module fields } \
     budget { amount } account { name } tasks(first: 10) { totalCount nodes { id title status dueDate estimatedHours \
     comments(first: 5) { totalCount nodes { body } } } } } } invoices(first: 20) { nodes { number status paidAmount } } }";

@@ -137,7 +137,7 @@ impl Ids {
             ) => "estimate",
             ("id", "article" | "publishArticle") => "article",
             ("id", "account") => "account",
-            ("id", "role" | "updateRole") => "role",
+            ("id", "role" | "updateRole" | "node") => "role",
             ("id", "deleteExternalUser") => "greta",
             _ => panic!("no id known for {owner}.{field}({arg}): teach this test which record to use"),
         };

@@ -131,6 +131,9 @@ async fn the_playground_runs_a_query_as_a_persona_in_a_headless_browser_offline(
         "the page asked for something off this machine: {report}"
     );
     assert!(report["persona"].as_str().unwrap().contains("Greta"));
+    // It opened as a persona, not anonymous, labelled with the roles that count for her.
+    let opened = report["opened"].as_str().unwrap();
+    assert!(opened.contains("Greta") && opened.contains("Clients"), "{opened}");
     let result: serde_json::Value = serde_json::from_str(report["result"].as_str().unwrap()).unwrap();
     // Greta's view of her projects, through the persona's token.
     assert_eq!(result["data"]["projects"]["totalCount"], 3, "{result}");
