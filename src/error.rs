@@ -5,7 +5,7 @@
 //!   plain values; neither knows GraphQL.
 //! - resolvers return `async_graphql::Result`, built from [`Error`] with `?` (the error
 //!   travels as the GraphQL error's source);
-//! - [`crate::graphql::ErrorCodes`] gives every error of a response its `extensions.code`
+//! - `graphql::errors` (a step of `graphql::pipeline`) gives every error of a response its `extensions.code`
 //!   from [`Error::code`], once, at the boundary, and replaces internal causes by a bare
 //!   "internal error" after logging them.
 //! - `anyhow` only in `main` and the CLI.

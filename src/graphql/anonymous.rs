@@ -6,11 +6,9 @@
 
 use std::any::TypeId;
 use std::collections::HashSet;
-use std::sync::Arc;
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest};
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{Request, ServerError, ServerResult};
+use async_graphql::{Request, ServerResult};
 
 use super::RequestState;
 use crate::error::{AuthFailure, Error};
@@ -18,40 +16,23 @@ use crate::error::{AuthFailure, Error};
 /// Root fields that answer anonymous callers.
 const PUBLIC_ROOT_FIELDS: [&str; 3] = ["__typename", "__schema", "__type"];
 
-pub struct AnonymousOperations;
-
-impl ExtensionFactory for AnonymousOperations {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(AnonymousOperations)
+/// The refusal of an anonymous operation that selects data, decided before validation.
+pub(super) fn refusal(request: &mut Request) -> ServerResult<()> {
+    let anonymous = request
+        .data
+        .get(&TypeId::of::<RequestState>())
+        .and_then(|d| d.downcast_ref::<RequestState>())
+        .is_some_and(|s| s.caller.is_none());
+    if !anonymous {
+        return Ok(());
     }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for AnonymousOperations {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        mut request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        let anonymous = request
-            .data
-            .get(&TypeId::of::<RequestState>())
-            .and_then(|d| d.downcast_ref::<RequestState>())
-            .is_some_and(|s| s.caller.is_none());
-        if anonymous {
-            let name = request.operation_name.clone();
-            // A document that does not parse is reported as such by the usual path.
-            if let Ok(doc) = request.parsed_query()
-                && selects_data(doc, name.as_deref())
-            {
-                let error = Error::Unauthenticated(AuthFailure::MissingToken);
-                let mut server_error = ServerError::new(error.to_string(), None);
-                server_error.source = Some(Arc::new(error));
-                return Err(server_error);
-            }
-        }
-        next.run(ctx, request).await
+    let name = request.operation_name.clone();
+    // A document that does not parse is reported as such by the usual path.
+    match request.parsed_query() {
+        Ok(doc) if selects_data(doc, name.as_deref()) => Err(super::limits::server_error(
+            Error::Unauthenticated(AuthFailure::MissingToken),
+        )),
+        _ => Ok(()),
     }
 }
 

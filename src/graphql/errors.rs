@@ -9,21 +9,11 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextPrepareRequest, NextRequest,
-};
+use async_graphql::extensions::ExtensionContext;
 use async_graphql::parser::types::{DocumentOperations, OperationDefinition};
 use async_graphql::{Pos, Request, Response, ServerError, ServerResult, Value};
 
 use crate::error::Error;
-
-pub struct ErrorCodes;
-
-impl ExtensionFactory for ErrorCodes {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodesExtension)
-    }
-}
 
 /// Put in a request's data by the HTTP layer; set once the operation starts executing.
 #[derive(Clone, Debug, Default)]
@@ -35,44 +25,27 @@ impl Execution {
     }
 }
 
-struct ErrorCodesExtension;
+/// Every error of a finished response: one per problem, each with its code.
+pub(super) fn code_all(response: &mut Response) {
+    one_error_per_problem(&mut response.errors);
+    response.errors.iter_mut().for_each(with_code);
+}
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for ErrorCodesExtension {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let mut response = next.run(ctx).await;
-        one_error_per_problem(&mut response.errors);
-        response.errors.iter_mut().for_each(with_code);
-        response
+/// Notes that the operation reached execution (see [`Execution`]).
+pub(super) fn mark_started(ctx: &ExtensionContext<'_>) {
+    if let Some(execution) = ctx.data_opt::<Execution>() {
+        execution.0.store(true, Ordering::Relaxed);
     }
+}
 
-    /// After the other extensions (authentication first, then the document's limits): a
-    /// variable the chosen operation requires must be given, not null. async-graphql
-    /// checks a variable's value only where an argument uses it, and a missing one only
-    /// once the field runs, which would answer a request error as a field error.
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        let mut request = next.run(ctx, request).await?;
-        match missing_variables(&mut request) {
-            Some(error) => Err(error),
-            None => Ok(request),
-        }
-    }
-
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        if let Some(execution) = ctx.data_opt::<Execution>() {
-            execution.0.store(true, Ordering::Relaxed);
-        }
-        next.run(ctx, operation_name).await
+/// After authentication and the document's limits: a variable the chosen operation
+/// requires must be given, not null. async-graphql checks a variable's value only where
+/// an argument uses it, and a missing one only once the field runs, which would answer
+/// a request error as a field error.
+pub(super) fn require_variables(request: &mut Request) -> ServerResult<()> {
+    match missing_variables(request) {
+        Some(error) => Err(error),
+        None => Ok(()),
     }
 }
 

@@ -19,7 +19,7 @@ mod shape;
 
 use std::sync::{Arc, OnceLock};
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest};
+use async_graphql::extensions::ExtensionContext;
 use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{Request, ServerError, ServerResult, Variables};
 
@@ -27,6 +27,7 @@ use crate::config::Limits;
 use crate::error::Error;
 
 /// The document limits of `limits`; the schema's shape is read on first use.
+#[derive(Clone)]
 pub struct DocumentLimits {
     limits: Limits,
     shape: Arc<OnceLock<shape::Shape>>,
@@ -39,20 +40,6 @@ impl DocumentLimits {
             shape: Arc::default(),
         }
     }
-}
-
-impl ExtensionFactory for DocumentLimits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(DocumentLimitsExtension {
-            limits: self.limits,
-            shape: self.shape.clone(),
-        })
-    }
-}
-
-struct DocumentLimitsExtension {
-    limits: Limits,
-    shape: Arc<OnceLock<shape::Shape>>,
 }
 
 /// An error of ours as a GraphQL error, with the error as its source.
@@ -75,7 +62,7 @@ fn limit(what: &'static str, key: &'static str, figure: u64, limit: usize) -> Re
     Ok(())
 }
 
-impl DocumentLimitsExtension {
+impl DocumentLimits {
     /// The first limit `doc` passes, as an error.
     fn refusal(
         &self,
@@ -109,25 +96,17 @@ impl DocumentLimitsExtension {
     }
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for DocumentLimitsExtension {
-    /// Parses the document (once: async-graphql keeps it), and refuses it before
+impl DocumentLimits {
+    /// Refuses a parsed request's document (async-graphql keeps the parse) before
     /// async-graphql walks it. A document that does not parse goes on, for
     /// async-graphql to report.
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        let mut request = next.run(ctx, request).await?;
+    pub fn check(&self, ctx: &ExtensionContext<'_>, request: &mut Request) -> ServerResult<()> {
         let variables = std::mem::take(&mut request.variables);
         let refused = match request.parsed_query() {
             Ok(doc) => self.refusal(ctx, doc, &variables),
             Err(_) => Ok(()),
         };
         request.variables = variables;
-        refused.map_err(server_error)?;
-        Ok(request)
+        refused.map_err(server_error)
     }
 }

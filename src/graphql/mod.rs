@@ -17,6 +17,7 @@ mod mutations;
 mod node;
 mod ordering;
 pub mod persisted;
+mod pipeline;
 mod projects;
 mod response_size;
 pub mod scalars;
@@ -29,7 +30,7 @@ use std::sync::Arc;
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
 
-pub use errors::{ErrorCodes, Execution, with_code as errors_with_code};
+pub use errors::{Execution, with_code as errors_with_code};
 
 use crate::access::Access;
 use crate::audit::{AuditSink, RequestAudit};
@@ -64,17 +65,8 @@ pub struct MutationRoot(actions::ActionsMutation, admin::AdminMutation);
 
 pub fn build_schema(limits: Limits) -> PortalSchema {
     Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
-        // Outermost: sees every document, and every answer once coded.
-        .extension(crate::metrics::OperationMetrics)
-        .extension(ErrorCodes)
-        // Before every extension that parses the document.
-        .extension(persisted::PersistedRefusals)
-        .extension(anonymous::AnonymousOperations)
-        .extension(ordering::SelectionOrder)
-        .extension(limits::DocumentLimits::new(limits))
-        .extension(response_size::ResponseSize {
-            max_bytes: limits.max_response_bytes,
-        })
+        // One extension: each registered one costs every field a link (see pipeline).
+        .extension(pipeline::Pipeline::new(limits))
         .data(limits)
         .finish()
 }

@@ -10,22 +10,15 @@
 //! missing comes back as `null`, unless `@skip`/`@include` left it out.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery};
 use async_graphql::parser::types::{ExecutableDocument, FragmentDefinition, Selection, SelectionSet};
-use async_graphql::{Name, Positioned, Response, ServerResult, Value, Variables};
+use async_graphql::{Name, Positioned, Response, Value, Variables};
 
-pub struct SelectionOrder;
-
-impl ExtensionFactory for SelectionOrder {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(SelectionOrderExtension(Mutex::new(None), Mutex::new(None)))
-    }
-}
-
-/// Per request: the parsed document, kept from parsing until execution ends.
-struct SelectionOrderExtension(Mutex<Option<ExecutableDocument>>, Mutex<Option<Variables>>);
+/// Per operation: the parsed document and its variables, kept from parsing until
+/// execution ends.
+#[derive(Default)]
+pub struct SelectionOrder(Mutex<Option<ExecutableDocument>>, Mutex<Option<Variables>>);
 
 type Fragments = HashMap<Name, Positioned<FragmentDefinition>>;
 
@@ -115,32 +108,19 @@ fn direct_fields<'a>(set: &'a SelectionSet, variables: &Variables) -> Vec<&'a Na
         .collect()
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for SelectionOrderExtension {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let doc = next.run(ctx, query, variables).await?;
+impl SelectionOrder {
+    /// Keeps the parsed document and its variables for [`SelectionOrder::restore`].
+    pub fn keep(&self, doc: &ExecutableDocument, variables: &Variables) {
         if let Ok(mut slot) = self.0.lock() {
             *slot = Some(doc.clone());
         }
         if let Ok(mut slot) = self.1.lock() {
             *slot = Some(variables.clone());
         }
-        Ok(doc)
     }
 
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        let mut response = next.run(ctx, operation_name).await;
+    /// The answer in selection order, with every selected key present.
+    pub fn restore(&self, mut response: Response, operation_name: Option<&str>) -> Response {
         let doc = self.0.lock().ok().and_then(|mut slot| slot.take());
         let variables = self
             .1

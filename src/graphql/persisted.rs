@@ -22,10 +22,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest, NextValidation,
-};
-use async_graphql::{BatchRequest, Request, ServerError, ServerResult, ValidationResult, Value};
+use async_graphql::extensions::ExtensionContext;
+use async_graphql::{BatchRequest, Request, ServerError, ServerResult, Value};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -309,49 +307,29 @@ struct Registration {
     text: Arc<str>,
 }
 
-/// Answers the refusals of [`PersistedDocuments::resolve`] before any other step of the
-/// request (register it before the extensions that parse the document), and registers
-/// automatic persisted queries that validate.
-pub struct PersistedRefusals;
-
-impl ExtensionFactory for PersistedRefusals {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(PersistedRefusals)
+/// The refusal [`PersistedDocuments::resolve`] decided for this operation, answered
+/// before any other step of the request parses its document.
+pub(super) fn refusal(request: &Request) -> ServerResult<()> {
+    let refusal = request
+        .data
+        .get(&TypeId::of::<Refusal>())
+        .and_then(|d| d.downcast_ref::<Refusal>());
+    match refusal {
+        Some(Refusal(e)) => {
+            let mut err = ServerError::new(e.to_string(), None);
+            err.source = Some(Arc::new(e.clone()));
+            Err(err)
+        }
+        None => Ok(()),
     }
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for PersistedRefusals {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        let refusal = request
-            .data
-            .get(&TypeId::of::<Refusal>())
-            .and_then(|d| d.downcast_ref::<Refusal>());
-        if let Some(Refusal(e)) = refusal {
-            let mut err = ServerError::new(e.to_string(), None);
-            err.source = Some(Arc::new(e.clone()));
-            return Err(err);
-        }
-        next.run(ctx, request).await
-    }
-
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        let result = next.run(ctx).await?;
-        if let Some(r) = ctx.data_opt::<Registration>()
-            && let Ok(mut registered) = r.registered.lock()
-        {
-            registered.insert(r.key, r.text.clone());
-        }
-        Ok(result)
+/// Remembers an automatic persisted query once its document has validated.
+pub(super) fn register_validated(ctx: &ExtensionContext<'_>) {
+    if let Some(r) = ctx.data_opt::<Registration>()
+        && let Ok(mut registered) = r.registered.lock()
+    {
+        registered.insert(r.key, r.text.clone());
     }
 }
 

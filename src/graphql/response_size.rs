@@ -9,37 +9,28 @@
 //! one refusal. The exact serialised size is checked as a backstop when the estimate
 //! comes near the limit.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextResolve, ResolveInfo,
-};
+use async_graphql::extensions::{ExtensionContext, NextResolve, ResolveInfo};
 use async_graphql::{Response, ServerError, ServerResult, Value};
 
 use super::limits::server_error;
 use crate::error::Error;
 
-pub struct ResponseSize {
-    pub max_bytes: usize,
-}
-
-impl ExtensionFactory for ResponseSize {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(Budget {
-            max_bytes: self.max_bytes,
-            spent: AtomicUsize::new(0),
-        })
-    }
-}
-
 /// One operation's budget.
-struct Budget {
+pub struct Budget {
     max_bytes: usize,
     spent: AtomicUsize,
 }
 
 impl Budget {
+    pub fn new(max_bytes: usize) -> Budget {
+        Budget {
+            max_bytes,
+            spent: AtomicUsize::new(0),
+        }
+    }
+
     fn refusal(&self, bytes: usize) -> ServerError {
         server_error(Error::Limit {
             what: "response size in bytes",
@@ -85,9 +76,9 @@ fn serialised_len(value: &Value) -> usize {
     }
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for Budget {
-    async fn resolve(
+impl Budget {
+    /// Charges a field's key and leaf value; refuses it once the budget is spent.
+    pub async fn resolve(
         &self,
         ctx: &ExtensionContext<'_>,
         info: ResolveInfo<'_>,
@@ -111,13 +102,8 @@ impl Extension for Budget {
         Ok(value)
     }
 
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        let response = next.run(ctx, operation_name).await;
+    /// The answer, or the one refusal when it came out over the budget.
+    pub fn check(&self, response: Response) -> Response {
         let spent = self.spent.load(Ordering::Relaxed);
         let size = if spent > self.max_bytes / 2 {
             spent.max(serialised_len(&response.data))

@@ -23,7 +23,7 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-pub use operation::OperationMetrics;
+pub use operation::OperationRecord;
 
 use crate::audit::AuditSink;
 use crate::db::{DbPool, StatementCounter};

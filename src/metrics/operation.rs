@@ -1,50 +1,34 @@
 //! The GraphQL side of a request's record: which operation ran, for whom, and its
-//! outcome. The outermost extension of the schema, so it sees the document before any
-//! other extension refuses it, and the response after `ErrorCodes` coded it.
+//! outcome. The first step of the schema's pipeline (`graphql::pipeline`), so it sees
+//! the document before any other step refuses it, and the response once coded.
 
 use std::any::TypeId;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest, NextRequest,
-};
 use async_graphql::parser::types::{DocumentOperations, OperationType};
-use async_graphql::{Request, Response, ServerResult, Value};
+use async_graphql::{Request, Response, Value};
 
 use super::request::{Operation, Record};
 use crate::graphql::RequestState;
 
-pub struct OperationMetrics;
-
-impl ExtensionFactory for OperationMetrics {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(OperationMetricsExtension::default())
-    }
-}
-
-/// One per operation (async-graphql creates extensions per request of a batch).
+/// One operation's place in its request's record (async-graphql runs each operation of
+/// a batch with its own extension, so one of these each).
 #[derive(Default)]
-struct OperationMetricsExtension {
+pub struct OperationRecord {
     index: Mutex<Option<usize>>,
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for OperationMetricsExtension {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let response = next.run(ctx).await;
+impl OperationRecord {
+    /// Notes the operation's outcome (`OK` or its first code) once answered.
+    pub fn finish(&self, response: &Response) {
         let index = self.index.lock().ok().and_then(|i| *i);
         if let Some(index) = index {
-            Record::finish_operation(index, outcome(&response));
+            Record::finish_operation(index, outcome(response));
         }
-        response
     }
 
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        mut request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
+    /// Notes which operation the request runs, and for whom.
+    pub fn start(&self, request: &mut Request) {
         let (caller, preview_by) = request
             .data
             .get(&TypeId::of::<RequestState>())
@@ -87,7 +71,6 @@ impl Extension for OperationMetricsExtension {
         if let Ok(mut slot) = self.index.lock() {
             *slot = index;
         }
-        next.run(ctx, request).await
     }
 }
 

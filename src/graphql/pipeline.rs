@@ -1,0 +1,135 @@
+//! The one extension of the schema: every step that async-graphql lets us take around a
+//! request, in one place and in one order. async-graphql runs every registered
+//! extension's `resolve` around every field (a boxed future each, even when it only
+//! passes the field on), so seven extensions took a fifth of the gateway's CPU on a
+//! dashboard (BENCHMARKS.md); as steps of one extension, each field passes one link.
+//!
+//! The order of the steps, which the modules rely on:
+//! - before the document is looked at: the operation's metrics record starts; a
+//!   persisted document's refusal and an anonymous caller's refusal are answered before
+//!   anything parses or validates (`persisted`, `anonymous`);
+//! - once parsed, before validation: the document limits (`limits`), then the required
+//!   variables (`errors`); the document is kept for the selection order (`ordering`);
+//! - after validation: an automatic persisted query is remembered (`persisted`);
+//! - around execution: the start is noted (`errors::Execution`); every field is charged
+//!   to the response budget (`response_size`); the answer is checked against the budget,
+//!   then put in selection order (`ordering`);
+//! - last: every error gets its code (`errors`), and the metrics record its outcome.
+
+use std::sync::Arc;
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextPrepareRequest,
+    NextRequest, NextResolve, NextValidation, ResolveInfo,
+};
+use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::{Request, Response, ServerError, ServerResult, ValidationResult, Value, Variables};
+
+use super::limits::DocumentLimits;
+use super::ordering::SelectionOrder;
+use super::response_size::Budget;
+use super::{anonymous, errors, persisted};
+use crate::config::Limits;
+use crate::metrics::OperationRecord;
+
+/// Creates each operation's steps.
+pub struct Pipeline {
+    limits: DocumentLimits,
+    max_response_bytes: usize,
+}
+
+impl Pipeline {
+    pub fn new(limits: Limits) -> Pipeline {
+        Pipeline {
+            limits: DocumentLimits::new(limits),
+            max_response_bytes: limits.max_response_bytes,
+        }
+    }
+}
+
+impl ExtensionFactory for Pipeline {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(Steps {
+            record: OperationRecord::default(),
+            limits: self.limits.clone(),
+            order: SelectionOrder::default(),
+            budget: Budget::new(self.max_response_bytes),
+        })
+    }
+}
+
+/// One operation's steps (async-graphql creates extensions per operation of a batch).
+struct Steps {
+    record: OperationRecord,
+    limits: DocumentLimits,
+    order: SelectionOrder,
+    budget: Budget,
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for Steps {
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let mut response = next.run(ctx).await;
+        errors::code_all(&mut response);
+        self.record.finish(&response);
+        response
+    }
+
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        mut request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        self.record.start(&mut request);
+        persisted::refusal(&request)?;
+        anonymous::refusal(&mut request)?;
+        let mut request = next.run(ctx, request).await?;
+        self.limits.check(ctx, &mut request)?;
+        errors::require_variables(&mut request)?;
+        Ok(request)
+    }
+
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let doc = next.run(ctx, query, variables).await?;
+        self.order.keep(&doc, variables);
+        Ok(doc)
+    }
+
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        let result = next.run(ctx).await?;
+        persisted::register_validated(ctx);
+        Ok(result)
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        errors::mark_started(ctx);
+        let response = next.run(ctx, operation_name).await;
+        let response = self.budget.check(response);
+        self.order.restore(response, operation_name)
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        info: ResolveInfo<'_>,
+        next: NextResolve<'_>,
+    ) -> ServerResult<Option<Value>> {
+        self.budget.resolve(ctx, info, next).await
+    }
+}
