@@ -304,10 +304,12 @@ async fn graphql_answer(app: &AppState, request: Request) -> Response {
     };
     // Who is asking, as far as the token says: the key of their bucket, and whom to
     // audit a refusal under. Verifying a signature costs no database work.
-    let claims = match auth::bearer(headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())) {
-        Some(t) => app.tokens.verify(t).await.ok(),
+    // Verified once: `caller` decides on the same result.
+    let verified = match auth::bearer(headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())) {
+        Some(t) => Some(app.tokens.verify(t).await),
         None => None,
     };
+    let claims = verified.clone().and_then(Result::ok);
     let key = match (&claims, address) {
         (Some(c), _) => CallerKey::User(c.sub),
         (None, Some(ip)) => CallerKey::Address(ip),
@@ -340,7 +342,7 @@ async fn graphql_answer(app: &AppState, request: Request) -> Response {
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    let caller = match caller(app, &headers).await {
+    let caller = match caller(app, &headers, verified).await {
         Ok(c) => c,
         Err(e) => {
             audit_refusal(app, claims.as_ref(), &headers, &batch, &e).await;
@@ -619,19 +621,18 @@ fn selects_mutation(op: &mut async_graphql::Request) -> bool {
 async fn caller(
     app: &AppState,
     headers: &HeaderMap,
+    verified: Option<Result<auth::Claims, crate::error::AuthFailure>>,
 ) -> crate::error::Result<Option<(Arc<crate::access::Access>, auth::Identity)>> {
     use crate::error::{AuthFailure, Error};
     let forbidden = || Error::Forbidden("preview is for admins".into());
     let previewing = auth::preview::asked(headers);
-    let Some(header) = headers.get(header::AUTHORIZATION) else {
+    if !headers.contains_key(header::AUTHORIZATION) {
         return if previewing { Err(forbidden()) } else { Ok(None) };
-    };
-    let token = header
-        .to_str()
-        .ok()
-        .and_then(|h| auth::bearer(Some(h)))
-        .ok_or(Error::Unauthenticated(AuthFailure::InvalidToken))?;
-    let claims = app.tokens.verify(token).await.map_err(Error::Unauthenticated)?;
+    }
+    // A header that is there but holds no bearer token was never verified: invalid.
+    let claims = verified
+        .unwrap_or(Err(AuthFailure::InvalidToken))
+        .map_err(Error::Unauthenticated)?;
     let mut conn = app.pool.get().await?;
     let (access, identity) = auth::authenticate(&mut conn, &claims)
         .await?

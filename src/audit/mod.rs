@@ -43,8 +43,9 @@ pub struct RequestAudit {
     pub operation_name: Option<String>,
     pub operation_type: &'static str,
     pub root_fields: Vec<String>,
-    /// The records resolved into the response so far, in the order first returned.
-    returned: Mutex<Vec<Uuid>>,
+    /// The records resolved into the response so far, in the order first returned (the
+    /// set answers "seen already?" without a scan: a dashboard returns hundreds).
+    returned: Mutex<(Vec<Uuid>, HashSet<Uuid>)>,
     /// Set once a mutation wrote this operation's event itself.
     pub written: AtomicBool,
 }
@@ -70,7 +71,7 @@ impl RequestAudit {
             operation_name,
             operation_type,
             root_fields,
-            returned: Mutex::new(Vec::new()),
+            returned: Mutex::new((Vec::new(), HashSet::new())),
             written: AtomicBool::new(false),
         })
     }
@@ -92,23 +93,23 @@ impl RequestAudit {
             operation_name,
             operation_type,
             root_fields,
-            returned: Mutex::new(Vec::new()),
+            returned: Mutex::new((Vec::new(), HashSet::new())),
             written: AtomicBool::new(false),
         }
     }
 
     /// Notes a record a resolver handed out into the response.
     pub fn returned(&self, id: Uuid) {
-        if let Ok(mut ids) = self.returned.lock()
-            && !ids.contains(&id)
+        if let Ok(mut returned) = self.returned.lock()
+            && returned.1.insert(id)
         {
-            ids.push(id);
+            returned.0.push(id);
         }
     }
 
     /// The records resolved into the response.
     pub fn returned_ids(&self) -> Vec<Uuid> {
-        self.returned.lock().map(|ids| ids.clone()).unwrap_or_default()
+        self.returned.lock().map(|r| r.0.clone()).unwrap_or_default()
     }
 
     /// The event for an outcome (`OK` or an error code) and the records concerned.

@@ -1,0 +1,1 @@
+ALTER TABLE audit_events ALTER COLUMN record_ids SET STORAGE EXTENDED;
