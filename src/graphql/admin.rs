@@ -896,3 +896,7 @@ async fn staff_project(ctx: &Context<'_>, id: Uuid) -> Result<Project> {
         .ok_or(Error::NotFound)?;
     Project::new(ctx, row)
 }
+
+super::connection::connection_types! {
+    AuditEvent => "AuditEventConnection", "AuditEventEdge";
+}

@@ -2,7 +2,7 @@
 //! key of the list, which is always visible (ids, names, titles, numbers): they reveal
 //! nothing a caller could not see.
 
-use async_graphql::{Context, Object, SimpleObject};
+use async_graphql::{Context, SimpleObject};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use uuid::Uuid;
@@ -49,27 +49,33 @@ pub struct Connection<N> {
     pub total_count: i64,
 }
 
-/// The GraphQL types `XConnection` and `XEdge` for one node type.
+/// The GraphQL types `XConnection` and `XEdge` for one node type. Each node's module
+/// declares its own, so that this shared mechanism knows none of its users.
 macro_rules! connection_types {
     ($($node:ty => $connection:literal, $edge:literal;)*) => {$(
         /// A page of a list (Relay connection), with the full count of what the caller may
         /// see.
-        #[Object(name = $connection)]
-        impl Connection<$node> {
+        #[async_graphql::Object(name = $connection)]
+        impl $crate::graphql::connection::Connection<$node> {
             /// The items of this page.
-            async fn nodes(&self, ctx: &Context<'_>) -> &[$node] {
+            async fn nodes(&self, ctx: &async_graphql::Context<'_>) -> &[$node] {
+                use $crate::graphql::{ContextExt as _, connection::Node as _};
                 self.nodes.iter().for_each(|n| ctx.note_returned(n.record_id()));
                 &self.nodes
             }
 
             /// The items of this page, each with its cursor.
-            async fn edges(&self, ctx: &Context<'_>) -> &[Edge<$node>] {
+            async fn edges(
+                &self,
+                ctx: &async_graphql::Context<'_>,
+            ) -> &[$crate::graphql::connection::Edge<$node>] {
+                use $crate::graphql::{ContextExt as _, connection::Node as _};
                 self.edges.iter().for_each(|e| ctx.note_returned(e.node.record_id()));
                 &self.edges
             }
 
             /// Where this page sits in the list.
-            async fn page_info(&self) -> &PageInfo {
+            async fn page_info(&self) -> &$crate::graphql::connection::PageInfo {
                 &self.page_info
             }
 
@@ -82,8 +88,8 @@ macro_rules! connection_types {
         }
 
         /// An item of a page, with its cursor.
-        #[Object(name = $edge)]
-        impl Edge<$node> {
+        #[async_graphql::Object(name = $edge)]
+        impl $crate::graphql::connection::Edge<$node> {
             /// An opaque position: pass it as `after` to continue after this item.
             async fn cursor(&self) -> &str {
                 &self.cursor
@@ -97,15 +103,7 @@ macro_rules! connection_types {
     )*};
 }
 
-connection_types! {
-    super::projects::Project => "ProjectConnection", "ProjectEdge";
-    super::tasks::Task => "TaskConnection", "TaskEdge";
-    super::tasks::Comment => "CommentConnection", "CommentEdge";
-    super::invoices::Invoice => "InvoiceConnection", "InvoiceEdge";
-    super::knowledge_base::KbArticle => "KbArticleConnection", "KbArticleEdge";
-    super::crm::CrmAccount => "CrmAccountConnection", "CrmAccountEdge";
-    super::admin::AuditEvent => "AuditEventConnection", "AuditEventEdge";
-}
+pub(crate) use connection_types;
 
 impl<N: Node + Clone> Connection<N> {
     /// An empty connection: what a stripped list relation answers.

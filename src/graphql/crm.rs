@@ -183,3 +183,7 @@ impl CrmQuery {
         Ok(Some(Connection::page(nodes, &page, total)))
     }
 }
+
+super::connection::connection_types! {
+    CrmAccount => "CrmAccountConnection", "CrmAccountEdge";
+}

@@ -302,3 +302,7 @@ impl InvoicesQuery {
         Invoice::new(ctx, row).map(Some)
     }
 }
+
+super::connection::connection_types! {
+    Invoice => "InvoiceConnection", "InvoiceEdge";
+}

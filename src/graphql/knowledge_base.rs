@@ -158,3 +158,7 @@ impl KnowledgeBaseQuery {
         KbArticle::new(ctx, row).map(Some)
     }
 }
+
+super::connection::connection_types! {
+    KbArticle => "KbArticleConnection", "KbArticleEdge";
+}

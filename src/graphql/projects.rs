@@ -406,3 +406,7 @@ impl ProjectsQuery {
         Project::new(ctx, row).map(Some)
     }
 }
+
+super::connection::connection_types! {
+    Project => "ProjectConnection", "ProjectEdge";
+}

@@ -383,3 +383,8 @@ impl TasksQuery {
         Task::new(ctx, row).map(Some)
     }
 }
+
+super::connection::connection_types! {
+    Task => "TaskConnection", "TaskEdge";
+    Comment => "CommentConnection", "CommentEdge";
+}
