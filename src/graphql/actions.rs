@@ -386,7 +386,8 @@ impl ActionsMutation {
             if row.kind != "ESTIMATE" {
                 return Err(Error::bad_input("id", "not an estimate"));
             }
-            if !matches!(row.status.as_str(), "SENT" | "ACCEPTED") {
+            // Only while it is sent (docs/api.md): an accepted estimate has had its answer.
+            if row.status != "SENT" {
                 return Err(estimate_conflict(&grants, "converted", &row.status));
             }
             // Converting once is the caller's own action's contract (docs/api.md), not a

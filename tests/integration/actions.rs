@@ -182,6 +182,15 @@ async fn estimates_are_accepted_once_and_converted_once_even_when_raced() {
     )
     .await;
     let token = app.token(FRANK).await;
+    // The estimate was accepted above: it converts only while it is sent.
+    assert_eq!(
+        codes(&app.post(Some(&token), convert, json!({ "id": globex_est })).await),
+        ["CONFLICT"]
+    );
+    app.sql(&format!(
+        "UPDATE invoices SET status = 'SENT' WHERE id = '{globex_est}'"
+    ))
+    .await;
     let (a, b) = tokio::join!(
         app.post(Some(&token), convert, json!({ "id": globex_est })),
         app.post(Some(&token), convert, json!({ "id": globex_est })),
