@@ -242,6 +242,15 @@ impl Access {
         self.scope_where(|g| g.names(module), self.workspace.names(module))
     }
 
+    /// The records whose events of `notification` reach the caller
+    /// (docs/permissions.md#notifications): in scope as for the grant's module, and with
+    /// merged grants that include the notification. A project counts when its merged
+    /// grants include it; records of no project, or shared without a membership, count
+    /// when the workspace roles include it.
+    pub fn notification_scope(&self, notification: Grant) -> Scope {
+        self.scope_where(|g| g.allows(notification), self.workspace.allows(notification))
+    }
+
     /// The projects that exist for the caller, whatever their grants name: used where
     /// "in scope but not named" must differ from "does not exist" (`tasks(projectId)`).
     pub fn project_existence(&self) -> Scope {
