@@ -180,3 +180,85 @@ async fn a_removed_notification_grant_hides_the_event_on_the_next_read() {
     assert_eq!(greta["notifications"]["totalCount"], 0, "{greta}");
     assert_eq!(greta["viewer"]["unreadNotifications"], 0);
 }
+
+const ACME: &str = "'01900000-0001-7000-8000-000000000100'";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn comments_stages_and_articles_reach_those_whose_grants_name_them() {
+    let app = TestApp::demo().await;
+    // The demo's own records are not news.
+    assert_eq!(inbox(&app, FRANK).await["notifications"]["totalCount"], 0);
+    app.sql(&format!(
+        "INSERT INTO comments (id, workspace_id, task_id, body, internal) \
+         SELECT gen_random_uuid(), {ACME}, t.id, b.body, b.internal FROM tasks t, \
+           (VALUES ('Looks good', false), ('Staff only', true)) AS b(body, internal) \
+         WHERE t.title = 'Write launch copy'"
+    ))
+    .await;
+    // Frank (Freelancers) receives comments, Greta does not; never the internal one.
+    let q = "{ notifications { nodes { event { kind comment { body } task { title } } } } }";
+    let frank = app.query_as(FRANK, q).await;
+    assert_eq!(
+        frank["data"]["notifications"]["nodes"],
+        json!([{ "event": { "kind": "COMMENT_ADDED", "comment": { "body": "Looks good" },
+                            "task": { "title": "Write launch copy" } } }]),
+        "{frank}"
+    );
+    assert_eq!(inbox(&app, GRETA).await["notifications"]["totalCount"], 0);
+
+    app.sql(&format!(
+        "UPDATE projects SET stage_id = (SELECT id FROM project_stages WHERE name = 'Review' \
+           AND workspace_id = {ACME}) WHERE name = 'Website Relaunch'"
+    ))
+    .await;
+    let greta = inbox(&app, GRETA).await;
+    assert_eq!(kinds(&greta), ["PROJECT_STAGE_CHANGED"], "{greta}");
+    assert_eq!(
+        greta["notifications"]["nodes"][0]["event"]["project"]["name"],
+        "Website Relaunch"
+    );
+
+    // Nobody's role names `published` in the demo: granted here, then the article is
+    // published, then withdrawn (out of scope again: the event disappears).
+    app.sql(&format!(
+        "UPDATE role_grants SET notifications = '{{published}}' WHERE module = 'knowledge_base' \
+         AND role_id = (SELECT id FROM roles WHERE name = 'Clients' AND workspace_id = {ACME}); \
+         UPDATE kb_articles SET published = true WHERE title = 'Upcoming pricing'"
+    ))
+    .await;
+    let q = "{ notifications { nodes { event { kind article { title } } } } }";
+    let r = app.query_as(GRETA, q).await;
+    assert_eq!(
+        r["data"]["notifications"]["nodes"][0]["event"],
+        json!({ "kind": "ARTICLE_PUBLISHED", "article": { "title": "Upcoming pricing" } }),
+        "{r}"
+    );
+    app.sql("UPDATE kb_articles SET published = false WHERE title = 'Upcoming pricing'")
+        .await;
+    assert_eq!(kinds(&inbox(&app, GRETA).await), ["PROJECT_STAGE_CHANGED"]);
+}
+
+async fn statements_for(app: &TestApp, email: &str) -> (u64, Value) {
+    let token = app.token(email).await;
+    let before = app.statements().await;
+    let r = app.post(Some(&token), INBOX, json!({})).await;
+    (app.statements().await - before, r)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_inbox_runs_as_many_statements_for_ten_events_as_for_one() {
+    let app = TestApp::demo().await;
+    set_status(&app, "Write launch copy", "DONE").await;
+    let (one, r) = statements_for(&app, GRETA).await;
+    assert_eq!(r["data"]["notifications"]["totalCount"], 1, "{r}");
+    app.sql(
+        "UPDATE tasks SET status = CASE WHEN status = 'DONE' THEN 'OPEN' ELSE 'DONE' END \
+         WHERE NOT internal AND project_id = (SELECT id FROM projects WHERE name = 'Website Relaunch'); \
+         UPDATE tasks SET status = CASE WHEN status = 'DONE' THEN 'OPEN' ELSE 'DONE' END \
+         WHERE NOT internal AND project_id = (SELECT id FROM projects WHERE name = 'Website Relaunch')",
+    )
+    .await;
+    let (many, r) = statements_for(&app, GRETA).await;
+    assert_eq!(r["data"]["notifications"]["totalCount"], 9, "{r}");
+    assert_eq!(one, many);
+}
