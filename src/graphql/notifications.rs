@@ -17,7 +17,7 @@ use super::scalars::DateTime;
 use super::tasks::{Comment, Task};
 use super::{ContextExt, parse_id};
 use crate::access::catalog::notification;
-use crate::access::{Access, Caller, Grant, Module};
+use crate::access::{Access, Grant, Module};
 use crate::db::models;
 use crate::db::queries::{self, EVENT_KINDS, Inbox};
 use crate::error::Result;
@@ -35,14 +35,8 @@ const GRANTS: [Grant; 7] = [
 
 /// The caller's inbox; `None` for staff, who have none.
 pub(crate) fn inbox(access: &Access) -> Option<Inbox> {
-    let Caller::External { id, .. } = access.caller() else {
-        return None;
-    };
-    if access.is_staff() {
-        return None;
-    }
     Some(Inbox {
-        user_id: *id,
+        user_id: access.inbox_owner()?,
         kinds: GRANTS.map(|g| access.notification_scope(g)),
     })
 }
