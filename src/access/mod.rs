@@ -242,6 +242,24 @@ impl Access {
         self.scope_where(|g| g.names(module), self.workspace.names(module))
     }
 
+    /// The external user whose inbox the caller reads (docs/permissions.md#notifications);
+    /// `None` for staff, who have none.
+    pub fn inbox_owner(&self) -> Option<Uuid> {
+        match &self.caller {
+            Caller::External { id, .. } if !self.is_staff() => Some(*id),
+            _ => None,
+        }
+    }
+
+    /// The records whose events of `notification` reach the caller
+    /// (docs/permissions.md#notifications): in scope as for the grant's module, and with
+    /// merged grants that include the notification. A project counts when its merged
+    /// grants include it; records of no project, or shared without a membership, count
+    /// when the workspace roles include it.
+    pub fn notification_scope(&self, notification: Grant) -> Scope {
+        self.scope_where(|g| g.allows(notification), self.workspace.allows(notification))
+    }
+
     /// The projects that exist for the caller, whatever their grants name: used where
     /// "in scope but not named" must differ from "does not exist" (`tasks(projectId)`).
     pub fn project_existence(&self) -> Scope {
@@ -333,6 +351,41 @@ mod tests {
             access.root(Module::Crm),
             Err(Denial::ModuleForbidden(Module::Crm))
         );
+    }
+
+    #[test]
+    fn a_notification_of_a_project_role_reaches_that_project_only() {
+        let p = Uuid::now_v7();
+        let other = Uuid::now_v7();
+        let mut reviewer = role(Module::Tasks, &[], true);
+        reviewer.grants = Grants::from_lists(
+            Module::Tasks,
+            [&[], &[], &[], &["status_changed".to_string()]],
+            "r",
+        )
+        .unwrap();
+        let access = Access::external(
+            external(),
+            &[],
+            &[role(Module::Tasks, &[], true)],
+            &[
+                Membership {
+                    project_id: p,
+                    role: Some(reviewer),
+                },
+                Membership {
+                    project_id: other,
+                    role: None,
+                },
+            ],
+            Utc::now(),
+        );
+        let status_changed = catalog::notification(Module::Tasks, "status_changed");
+        let scope = access.notification_scope(status_changed);
+        assert_eq!(scope.project_ids, vec![p]);
+        assert!(!scope.workspace_named);
+        assert_eq!(access.inbox_owner(), Some(Uuid::nil()));
+        assert_eq!(Access::staff(Uuid::nil(), Uuid::nil(), false).inbox_owner(), None);
     }
 
     #[test]

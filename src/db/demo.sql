@@ -416,3 +416,8 @@ INSERT INTO kb_articles (id, workspace_id, title, body, category, updated_at, au
   ('01900000-000c-7000-8000-000000000201', '01900000-0001-7000-8000-000000000200', 'Umbrella handbook',
    'Safety rules for all visitors.',
    'Onboarding', '2026-01-08 10:00:00+00', '01900000-0002-7000-8000-000000000201', true);
+
+-- The demo's records are history, not news: the events their inserts recorded are
+-- dropped, so every demo inbox starts empty (docs/permissions.md#notifications).
+DELETE FROM portal_events WHERE workspace_id IN
+  ('01900000-0001-7000-8000-000000000100', '01900000-0001-7000-8000-000000000200');

@@ -318,3 +318,27 @@ pub struct AuditEvent {
     pub record_ids: Vec<Uuid>,
     pub outcome: String,
 }
+
+#[derive(Clone, Debug, Queryable, QueryableByName, Selectable)]
+#[diesel(table_name = portal_events, check_for_backend(diesel::pg::Pg))]
+pub struct PortalEvent {
+    pub seq: i64,
+    pub id: Uuid,
+    pub kind: String,
+    pub workspace_id: Uuid,
+    pub occurred_at: DateTime<Utc>,
+    pub project_id: Option<Uuid>,
+    pub task_id: Option<Uuid>,
+    pub comment_id: Option<Uuid>,
+    pub invoice_id: Option<Uuid>,
+    pub article_id: Option<Uuid>,
+}
+
+/// An event of a user's inbox, with when they read it.
+#[derive(Clone, Debug, QueryableByName)]
+pub struct InboxEvent {
+    #[diesel(embed)]
+    pub event: PortalEvent,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
+    pub read_at: Option<DateTime<Utc>>,
+}

@@ -655,6 +655,180 @@ pub async fn articles_count(conn: &mut AsyncPgConnection, scope: &Scope) -> Quer
     Ok(c.n)
 }
 
+// ---------------------------------------------------------------- notifications
+
+/// The kinds of `portal_events`, in the order of [`Inbox::kinds`].
+pub const EVENT_KINDS: [&str; 7] = [
+    "TASK_CREATED",
+    "TASK_STATUS_CHANGED",
+    "COMMENT_ADDED",
+    "PROJECT_STAGE_CHANGED",
+    "INVOICE_ISSUED",
+    "INVOICE_STATUS_CHANGED",
+    "ARTICLE_PUBLISHED",
+];
+
+/// An external user's inbox (docs/permissions.md#notifications): for each kind of
+/// [`EVENT_KINDS`], the scope of the records whose events of that kind reach them.
+pub struct Inbox {
+    pub user_id: Uuid,
+    pub kinds: [Scope; 7],
+}
+
+/// A scope predicate renumbered for the inbox statement: the workspace stays `$1`, the
+/// account becomes `$3`, the kind's project ids and workspace flag become `$ids` and
+/// `$named`; "is staff" is false (staff have no inbox).
+fn renumber(predicate: &str, ids: usize, named: usize) -> String {
+    let mut out = String::with_capacity(predicate.len());
+    let mut chars = predicate.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '$' {
+            out.push(c);
+            continue;
+        }
+        let mut n = 0u32;
+        while let Some(d) = chars.peek().and_then(|d| d.to_digit(10)) {
+            n = n * 10 + d;
+            chars.next();
+        }
+        match n {
+            2 => out.push_str("false"),
+            3 => out.push_str(&format!("${ids}")),
+            4 => out.push_str("$3"),
+            5 => out.push_str(&format!("${named}")),
+            n => out.push_str(&format!("${n}")),
+        }
+    }
+    out
+}
+
+/// The events of the inbox (alias `e`), as a condition on `$1..$17`: `$1` workspace,
+/// `$2` user, `$3` account, then per kind its project ids and workspace flag. An event
+/// shows when its record is in the kind's scope now, and it happened after the user
+/// was created.
+fn inbox_condition() -> String {
+    let (p, t, c, i, k) = (
+        PROJECT_SCOPE,
+        TASK_SCOPE,
+        COMMENT_SCOPE,
+        INVOICE_SCOPE,
+        ARTICLE_SCOPE,
+    );
+    let task = format!(
+        "EXISTS (SELECT 1 FROM tasks t JOIN projects p ON p.id = t.project_id \
+         WHERE t.id = e.task_id AND {p} AND {t})"
+    );
+    let records = [
+        task.clone(),
+        task,
+        format!(
+            "EXISTS (SELECT 1 FROM comments c JOIN tasks t ON t.id = c.task_id \
+             JOIN projects p ON p.id = t.project_id WHERE c.id = e.comment_id AND {p} AND {t} AND {c})"
+        ),
+        format!("EXISTS (SELECT 1 FROM projects p WHERE p.id = e.project_id AND {p})"),
+        format!("EXISTS (SELECT 1 FROM invoices i WHERE i.id = e.invoice_id AND {i})"),
+        format!("EXISTS (SELECT 1 FROM invoices i WHERE i.id = e.invoice_id AND {i})"),
+        format!("EXISTS (SELECT 1 FROM kb_articles k WHERE k.id = e.article_id AND {k})"),
+    ];
+    let kinds: Vec<String> = EVENT_KINDS
+        .iter()
+        .zip(records)
+        .enumerate()
+        .map(|(n, (kind, record))| {
+            format!(
+                "(e.kind = '{kind}' AND {})",
+                renumber(&record, 4 + 2 * n, 5 + 2 * n)
+            )
+        })
+        .collect();
+    format!(
+        "e.workspace_id = $1 AND e.occurred_at >= \
+           (SELECT u.created_at FROM external_users u WHERE u.id = $2 AND u.workspace_id = $1) \
+         AND ({})",
+        kinds.join(" OR ")
+    )
+}
+
+/// An inbox statement: its condition bound as `$1..$17`.
+fn inbox<'a>(sql: String, inbox: &'a Inbox) -> Prepared<'a> {
+    let first = &inbox.kinds[0];
+    let mut q = Prepared(sql_query(sql).into_boxed())
+        .bind::<SqlUuid, _>(first.workspace_id)
+        .bind::<SqlUuid, _>(inbox.user_id)
+        .bind::<Nullable<SqlUuid>, _>(first.account_id);
+    for scope in &inbox.kinds {
+        q = q
+            .bind::<Array<SqlUuid>, _>(&scope.project_ids)
+            .bind::<Bool, _>(scope.workspace_named);
+    }
+    q
+}
+
+/// A page of the inbox, newest first, after the event `after`.
+pub async fn inbox_page(
+    conn: &mut AsyncPgConnection,
+    scope: &Inbox,
+    page: &Page<Uuid>,
+) -> QueryResult<Vec<InboxEvent>> {
+    inbox(
+        format!(
+            "SELECT e.*, r.read_at FROM portal_events e LEFT JOIN notification_reads r \
+               ON r.event_id = e.id AND r.external_user_id = $2 \
+             WHERE {} AND ($18::uuid IS NULL OR e.seq < \
+               (SELECT a.seq FROM portal_events a WHERE a.id = $18)) \
+             ORDER BY e.seq DESC LIMIT $19",
+            inbox_condition()
+        ),
+        scope,
+    )
+    .bind::<Nullable<SqlUuid>, _>(page.after)
+    .bind::<BigInt, _>(page.first)
+    .load(conn)
+    .await
+}
+
+/// How many events the inbox holds, or only its unread ones.
+pub async fn inbox_count(conn: &mut AsyncPgConnection, scope: &Inbox, unread: bool) -> QueryResult<i64> {
+    let c: Count = inbox(
+        format!(
+            "SELECT count(*) AS n FROM portal_events e WHERE {} AND (NOT $18 OR NOT EXISTS \
+               (SELECT 1 FROM notification_reads r WHERE r.event_id = e.id AND r.external_user_id = $2))",
+            inbox_condition()
+        ),
+        scope,
+    )
+    .bind::<Bool, _>(unread)
+    .get_result(conn)
+    .await?;
+    Ok(c.n)
+}
+
+/// Marks the events `ids` of the inbox read (those already read keep their time), and
+/// answers those of them that are in the inbox, newest first. The one write of this
+/// file: it shares the inbox's condition.
+pub async fn mark_read(
+    conn: &mut AsyncPgConnection,
+    scope: &Inbox,
+    ids: &[Uuid],
+) -> QueryResult<Vec<InboxEvent>> {
+    let condition = inbox_condition();
+    inbox(
+        format!(
+            "WITH marked AS (INSERT INTO notification_reads (external_user_id, event_id) \
+               SELECT $2, e.id FROM portal_events e WHERE {condition} AND e.id = ANY($18) \
+               ON CONFLICT DO NOTHING RETURNING event_id, read_at) \
+             SELECT e.*, COALESCE(r.read_at, m.read_at) AS read_at FROM portal_events e \
+             LEFT JOIN marked m ON m.event_id = e.id \
+             LEFT JOIN notification_reads r ON r.event_id = e.id AND r.external_user_id = $2 \
+             WHERE {condition} AND e.id = ANY($18) ORDER BY e.seq DESC"
+        ),
+        scope,
+    )
+    .bind::<Array<SqlUuid>, _>(ids)
+    .load(conn)
+    .await
+}
+
 // ---------------------------------------------------------------- admin, setup
 
 pub async fn run_sql(conn: &mut AsyncPgConnection, sql: &str) -> QueryResult<()> {

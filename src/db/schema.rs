@@ -220,6 +220,29 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    portal_events (seq) {
+        seq -> Int8,
+        id -> Uuid,
+        kind -> Text,
+        workspace_id -> Uuid,
+        occurred_at -> Timestamptz,
+        project_id -> Nullable<Uuid>,
+        task_id -> Nullable<Uuid>,
+        comment_id -> Nullable<Uuid>,
+        invoice_id -> Nullable<Uuid>,
+        article_id -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    notification_reads (external_user_id, event_id) {
+        external_user_id -> Uuid,
+        event_id -> Uuid,
+        read_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(projects -> accounts (account_id));
 diesel::joinable!(tasks -> projects (project_id));
 diesel::joinable!(comments -> tasks (task_id));
@@ -246,4 +269,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     invoice_lines,
     kb_articles,
     audit_events,
+    portal_events,
+    notification_reads,
 );

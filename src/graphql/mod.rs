@@ -15,6 +15,7 @@ mod limits;
 pub mod loaders;
 mod mutations;
 mod node;
+mod notifications;
 mod ordering;
 pub mod persisted;
 mod pipeline;
@@ -54,6 +55,7 @@ pub struct QueryRoot(
     tasks::TasksQuery,
     invoices::InvoicesQuery,
     knowledge_base::KnowledgeBaseQuery,
+    notifications::NotificationsQuery,
     admin::AdminQuery,
 );
 
@@ -61,7 +63,11 @@ pub struct QueryRoot(
 /// workspace; admins manage roles and access. A failed mutation changes nothing.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct MutationRoot(actions::ActionsMutation, admin::AdminMutation);
+pub struct MutationRoot(
+    actions::ActionsMutation,
+    admin::AdminMutation,
+    notifications::NotificationsMutation,
+);
 
 pub fn build_schema(limits: Limits) -> PortalSchema {
     Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)

@@ -105,6 +105,12 @@ impl Viewer {
         row.map(|r| CrmAccount::new(ctx, r)).transpose()
     }
 
+    /// How many notifications of the caller's inbox are unread; `null` for staff, who
+    /// have no inbox.
+    async fn unread_notifications(&self, ctx: &Context<'_>) -> Result<Option<i64>> {
+        super::notifications::unread(ctx).await
+    }
+
     /// Merged workspace-wide grants (project roles show in `project.myGrants`).
     async fn grants(&self, ctx: &Context<'_>) -> Result<Vec<GrantSet>> {
         Ok(GrantSet::all(&ctx.access()?.workspace_grants()))

@@ -21,6 +21,7 @@ mod http;
 mod limits;
 mod metrics;
 mod model;
+mod notifications;
 mod persisted;
 mod preview;
 mod role_data;

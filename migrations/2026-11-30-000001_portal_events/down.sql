@@ -1,0 +1,15 @@
+DROP TRIGGER portal_events_article_published ON kb_articles;
+DROP TRIGGER portal_events_article_inserted ON kb_articles;
+DROP TRIGGER portal_events_invoice_status ON invoices;
+DROP TRIGGER portal_events_project_stage ON projects;
+DROP TRIGGER portal_events_comment_added ON comments;
+DROP TRIGGER portal_events_task_status ON tasks;
+DROP TRIGGER portal_events_task_created ON tasks;
+DROP FUNCTION portal_events_articles();
+DROP FUNCTION portal_events_invoices();
+DROP FUNCTION portal_events_projects();
+DROP FUNCTION portal_events_comments();
+DROP FUNCTION portal_events_tasks();
+DROP FUNCTION portal_event(text, uuid, uuid, uuid, uuid, uuid, uuid);
+DROP TABLE notification_reads;
+DROP TABLE portal_events;
