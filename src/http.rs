@@ -447,8 +447,7 @@ fn first_extension<'a>(r: &'a async_graphql::Response, key: &str) -> Option<&'a 
 /// A request refused as a whole, before anything ran: one error with its code, and no
 /// `data`.
 fn refused(media: Media, e: Error) -> Response {
-    let mut err = ServerError::new(e.to_string(), None);
-    err.source = Some(Arc::new(e));
+    let mut err = graphql::server_error(e);
     graphql::errors_with_code(&mut err);
     answer(media, async_graphql::Response::from_errors(vec![err]), false)
 }

@@ -7,7 +7,7 @@
 use std::any::TypeId;
 use std::collections::HashSet;
 
-use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, Selection, SelectionSet};
+use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{Request, ServerResult};
 
 use super::RequestState;
@@ -29,7 +29,7 @@ pub(super) fn refusal(request: &mut Request) -> ServerResult<()> {
     let name = request.operation_name.clone();
     // A document that does not parse is reported as such by the usual path.
     match request.parsed_query() {
-        Ok(doc) if selects_data(doc, name.as_deref()) => Err(super::limits::server_error(
+        Ok(doc) if selects_data(doc, name.as_deref()) => Err(super::errors::server_error(
             Error::Unauthenticated(AuthFailure::MissingToken),
         )),
         _ => Ok(()),
@@ -40,13 +40,8 @@ pub(super) fn refusal(request: &mut Request) -> ServerResult<()> {
 /// [`PUBLIC_ROOT_FIELDS`], through fragments too. An operation that cannot be chosen (an
 /// unknown name, or several operations and none named) is left to validation.
 fn selects_data(doc: &ExecutableDocument, name: Option<&str>) -> bool {
-    let operation = match (&doc.operations, name) {
-        (DocumentOperations::Single(op), _) => Some(op),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
-        (DocumentOperations::Multiple(_), None) => None,
-    };
-    operation.is_some_and(|op| selects_beyond_public(doc, &op.node.selection_set.node, &mut HashSet::new()))
+    crate::audit::selected_operation(doc, name)
+        .is_some_and(|op| selects_beyond_public(doc, &op.node.selection_set.node, &mut HashSet::new()))
 }
 
 fn selects_beyond_public<'a>(

@@ -25,6 +25,14 @@ impl Execution {
     }
 }
 
+/// An error of ours as a GraphQL error, with the error as its source (which
+/// [`with_code`] reads to give it its code).
+pub fn server_error(e: Error) -> ServerError {
+    let mut err = ServerError::new(e.to_string(), None);
+    err.source = Some(Arc::new(e));
+    err
+}
+
 /// Every error of a finished response: one per problem, each with its code.
 pub(super) fn code_all(response: &mut Response) {
     one_error_per_problem(&mut response.errors);

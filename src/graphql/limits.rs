@@ -21,7 +21,7 @@ use std::sync::{Arc, OnceLock};
 
 use async_graphql::extensions::ExtensionContext;
 use async_graphql::parser::types::ExecutableDocument;
-use async_graphql::{Request, ServerError, ServerResult, Variables};
+use async_graphql::{Request, ServerResult, Variables};
 
 use crate::config::Limits;
 use crate::error::Error;
@@ -40,13 +40,6 @@ impl DocumentLimits {
             shape: Arc::default(),
         }
     }
-}
-
-/// An error of ours as a GraphQL error, with the error as its source.
-pub fn server_error(e: Error) -> ServerError {
-    let mut err = ServerError::new(e.to_string(), None);
-    err.source = Some(Arc::new(e));
-    err
 }
 
 fn limit(what: &'static str, key: &'static str, figure: u64, limit: usize) -> Result<(), Error> {
@@ -107,6 +100,6 @@ impl DocumentLimits {
             Err(_) => Ok(()),
         };
         request.variables = variables;
-        refused.map_err(server_error)
+        refused.map_err(super::errors::server_error)
     }
 }

@@ -31,7 +31,7 @@ use std::sync::Arc;
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
 
-pub use errors::{Execution, with_code as errors_with_code};
+pub use errors::{Execution, server_error, with_code as errors_with_code};
 
 use crate::access::Access;
 use crate::audit::{AuditSink, RequestAudit};
@@ -163,7 +163,7 @@ async fn within_time(
         Err(_) => {
             let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
             let timed_out = || {
-                let mut err = limits::server_error(Error::Timeout(ms));
+                let mut err = errors::server_error(Error::Timeout(ms));
                 errors_with_code(&mut err);
                 async_graphql::Response::from_errors(vec![err])
             };

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use async_graphql::extensions::ExtensionContext;
-use async_graphql::{BatchRequest, Request, ServerError, ServerResult, Value};
+use async_graphql::{BatchRequest, Request, ServerResult, Value};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -315,11 +315,7 @@ pub(super) fn refusal(request: &Request) -> ServerResult<()> {
         .get(&TypeId::of::<Refusal>())
         .and_then(|d| d.downcast_ref::<Refusal>());
     match refusal {
-        Some(Refusal(e)) => {
-            let mut err = ServerError::new(e.to_string(), None);
-            err.source = Some(Arc::new(e.clone()));
-            Err(err)
-        }
+        Some(Refusal(e)) => Err(super::errors::server_error(e.clone())),
         None => Ok(()),
     }
 }

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use async_graphql::extensions::{ExtensionContext, NextResolve, ResolveInfo};
 use async_graphql::{Response, ServerError, ServerResult, Value};
 
-use super::limits::server_error;
+use super::errors::server_error;
 use crate::error::Error;
 
 /// One operation's budget.
