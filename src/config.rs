@@ -34,6 +34,14 @@
 //! | `TRUSTED_DOCUMENTS` | unset | an Apollo persisted-query manifest: only its documents run (unset: any document, and automatic persisted queries) |
 //! | `APQ_CACHE_BYTES` | `8388608` | most bytes of documents remembered for automatic persisted queries, per instance |
 //! | `CORS_ALLOWED_ORIGINS` | none (same-origin only) | comma-separated origins whose pages may call the API, e.g. `https://portal.example.com` |
+//! | `DATABASE_READ_URL` | unset (reads go to `DATABASE_URL`) | a streaming replica for reads; a caller's own writes stay visible to their next read |
+//! | `DATABASE_LISTEN_URL` | `DATABASE_URL` | where the listener (`LISTEN portal_events`, `portal_grants`) connects: a direct connection when `DATABASE_URL` is a pooler |
+//! | `DB_POOLER` | unset | `pgbouncer`: `DATABASE_URL` is PgBouncer in transaction pooling mode (no session state, no named prepared statements) |
+//! | `GRANTS_CACHE` | `true` | cache callers' grants per instance, invalidated by `LISTEN/NOTIFY` |
+//! | `WS_QUEUE_EVENTS` | `256` | events buffered per subscription; a subscriber that falls further behind is closed with 4410 |
+//! | `WS_MAX_SUBSCRIPTIONS` | `10` | subscriptions open at once on one WebSocket |
+//! | `WS_MAX_MESSAGE_BYTES` | `65536` | largest WebSocket message a client may send |
+//! | `INBOX_RETENTION_DAYS` | `90` | how long events stay in inboxes (and can be resumed from) |
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -68,6 +76,69 @@ pub struct Config {
     /// Origins (`scheme://host[:port]`) whose browser pages may call the API (CORS);
     /// empty: same-origin only.
     pub cors_allowed_origins: Vec<String>,
+    /// A streaming replica for reads, when set.
+    pub database_read_url: Option<String>,
+    /// Where the listener connects (`LISTEN` needs a session: not through a pooler).
+    pub database_listen_url: Option<String>,
+    /// What `DATABASE_URL` points at.
+    pub pooler: Pooler,
+    /// Whether callers' grants are cached per instance (invalidated by `LISTEN/NOTIFY`).
+    pub grants_cache: bool,
+    pub live: Live,
+}
+
+/// What `DATABASE_URL` reaches: PostgreSQL itself, or PgBouncer in transaction pooling
+/// mode (no session state survives a statement, no named prepared statements).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Pooler {
+    #[default]
+    None,
+    PgBouncer,
+}
+
+impl std::str::FromStr for Pooler {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Pooler, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "" | "none" => Ok(Pooler::None),
+            "pgbouncer" => Ok(Pooler::PgBouncer),
+            other => Err(format!(
+                "{other:?} is not a pooler this gateway knows (pgbouncer)"
+            )),
+        }
+    }
+}
+
+/// Live events over WebSockets and the inbox (docs/api.md#subscriptions).
+#[derive(Clone, Copy, Debug)]
+pub struct Live {
+    /// Events buffered per subscription before it is closed with 4410.
+    pub queue_events: usize,
+    /// Subscriptions open at once on one WebSocket.
+    pub max_subscriptions: usize,
+    /// Largest WebSocket message a client may send.
+    pub max_message_bytes: usize,
+    /// How long events stay in inboxes, and can be resumed from.
+    pub inbox_retention: Duration,
+}
+
+impl Default for Live {
+    fn default() -> Self {
+        Live {
+            queue_events: 256,
+            max_subscriptions: 10,
+            max_message_bytes: 64 << 10,
+            inbox_retention: Duration::from_secs(90 * 86_400),
+        }
+    }
+}
+
+impl Config {
+    /// Where the listener connects.
+    pub fn listen_url(&self) -> &str {
+        self.database_listen_url.as_deref().unwrap_or(&self.database_url)
+    }
 }
 
 /// An identity provider whose RS256 / ES256 tokens are verified against its JWKS
@@ -229,6 +300,7 @@ impl Config {
             ),
         };
         let defaults = Limits::default();
+        let live = Live::default();
         Ok(Config {
             database_url: var("DATABASE_URL")
                 .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/portal_gateway".into()),
@@ -269,6 +341,18 @@ impl Config {
                 },
             },
             cors_allowed_origins: origins(&var("CORS_ALLOWED_ORIGINS").unwrap_or_default())?,
+            database_read_url: var("DATABASE_READ_URL"),
+            database_listen_url: var("DATABASE_LISTEN_URL"),
+            pooler: parsed("DB_POOLER", Pooler::None)?,
+            grants_cache: parsed("GRANTS_CACHE", true)?,
+            live: Live {
+                queue_events: parsed("WS_QUEUE_EVENTS", live.queue_events)?,
+                max_subscriptions: parsed("WS_MAX_SUBSCRIPTIONS", live.max_subscriptions)?,
+                max_message_bytes: parsed("WS_MAX_MESSAGE_BYTES", live.max_message_bytes)?,
+                inbox_retention: Duration::from_secs(
+                    86_400 * parsed("INBOX_RETENTION_DAYS", live.inbox_retention.as_secs() / 86_400)?,
+                ),
+            },
         })
     }
 }

@@ -49,6 +49,8 @@ pub struct AppState {
     pub rate: RateLimiter,
     pub documents: PersistedDocuments,
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// This instance's WebSocket subscriptions.
+    pub hub: crate::events::hub::Hub,
 }
 
 pub type App = Arc<AppState>;
@@ -90,6 +92,7 @@ impl AppState {
             requests: AtomicU64::new(0),
             audit,
             documents,
+            hub: Default::default(),
         };
         Ok((Arc::new(state), writer))
     }

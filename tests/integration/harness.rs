@@ -171,6 +171,11 @@ impl TestApp {
             trusted_documents: None,
             apq_cache_bytes: 8 << 20,
             cors_allowed_origins: Vec::new(),
+            database_read_url: None,
+            database_listen_url: None,
+            pooler: Default::default(),
+            grants_cache: true,
+            live: Default::default(),
         };
         configure(&mut config);
         let (state, _audit) = AppState::new(config, pool, statements.clone()).unwrap();
