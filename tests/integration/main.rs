@@ -19,6 +19,7 @@ mod fuzz;
 mod hiding;
 mod http;
 mod limits;
+mod live;
 mod metrics;
 mod model;
 mod notifications;
