@@ -88,11 +88,14 @@ async fn main() {
     let admin = std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let mut conn = AsyncPgConnection::establish(&admin).await.unwrap();
-    conn.batch_execute(&format!(
-        "DROP DATABASE IF EXISTS {DB} WITH (FORCE); CREATE DATABASE {DB}"
-    ))
-    .await
-    .unwrap();
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {DB} WITH (FORCE)"),
+        format!("CREATE DATABASE {DB}"),
+    ] {
+        diesel_async::RunQueryDsl::execute(diesel::sql_query(sql), &mut conn)
+            .await
+            .unwrap();
+    }
     let url = match admin.rfind('/') {
         Some(i) => format!("{}/{DB}", &admin[..i]),
         None => panic!("DATABASE_URL has no database name"),
@@ -190,9 +193,8 @@ async fn main() {
     }
     drop(instances);
     let mut conn = AsyncPgConnection::establish(&admin).await.unwrap();
-    let _ = conn
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {DB} WITH (FORCE)"))
-        .await;
+    let drop = diesel::sql_query(format!("DROP DATABASE IF EXISTS {DB} WITH (FORCE)"));
+    let _ = diesel_async::RunQueryDsl::execute(drop, &mut conn).await;
 }
 
 /// Waits until both instances answer `/readyz`.
