@@ -51,6 +51,10 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// This instance's WebSocket subscriptions.
     pub hub: crate::events::hub::Hub,
+    /// Callers' grants, kept honest by the listener (docs/operations.md#grants-cache).
+    pub grants: Arc<auth::cache::GrantsCache>,
+    /// The listener's task, stopped when the state is dropped.
+    pub listener: crate::events::listener::Listener,
 }
 
 pub type App = Arc<AppState>;
@@ -76,11 +80,13 @@ impl AppState {
         )?;
         let (audit, writer) = AuditSink::start(audit_pool);
         let rate = config.limits.rate;
-        let metrics = Arc::new(crate::metrics::Metrics::new(
-            pool.clone(),
-            audit.clone(),
-            statements.clone(),
-        ));
+        let grants = Arc::new(auth::cache::GrantsCache::new(config.grants_cache));
+        let hub = crate::events::hub::Hub::default();
+        let listener = crate::events::listener::spawn(config.listen_url(), grants.clone(), hub.clone());
+        let metrics = Arc::new(
+            crate::metrics::Metrics::new(pool.clone(), audit.clone(), statements.clone())
+                .with_grants_cache(grants.lookups()),
+        );
         let state = AppState {
             metrics,
             rate: RateLimiter::new(rate, rate.in_flight as usize),
@@ -92,7 +98,9 @@ impl AppState {
             requests: AtomicU64::new(0),
             audit,
             documents,
-            hub: Default::default(),
+            hub,
+            grants,
+            listener,
         };
         Ok((Arc::new(state), writer))
     }
@@ -636,7 +644,9 @@ async fn caller(
         .unwrap_or(Err(AuthFailure::InvalidToken))
         .map_err(Error::Unauthenticated)?;
     let mut conn = app.pool.get().await?;
-    let (access, identity) = auth::authenticate(&mut conn, &claims)
+    let (access, identity) = app
+        .grants
+        .access(&mut conn, &claims)
         .await?
         .ok_or(Error::Unauthenticated(AuthFailure::AccessRevoked))?;
     if !previewing {
