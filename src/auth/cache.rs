@@ -18,7 +18,7 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 use lru::LruCache;
-use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
+use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use uuid::Uuid;
@@ -33,7 +33,7 @@ use crate::error::Result;
 pub const CAPACITY: usize = 10_000;
 
 /// What became of a lookup, for `portal_grants_cache_lookups_total{result}`.
-#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
 pub enum Lookup {
     /// The fence matched: the cached rows decided.
     Hit,
@@ -43,9 +43,19 @@ pub enum Lookup {
     Bypass,
 }
 
+impl Lookup {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lookup::Hit => "hit",
+            Lookup::Miss => "miss",
+            Lookup::Bypass => "bypass",
+        }
+    }
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct LookupLabels {
-    pub result: Lookup,
+    pub result: &'static str,
 }
 
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
@@ -240,7 +250,11 @@ impl GrantsCache {
     }
 
     fn count(&self, result: Lookup) {
-        self.lookups.get_or_create(&LookupLabels { result }).inc();
+        self.lookups
+            .get_or_create(&LookupLabels {
+                result: result.as_str(),
+            })
+            .inc();
     }
 }
 
