@@ -105,6 +105,67 @@ async fn a_role_change_through_one_instance_holds_on_the_next_request_of_another
     assert!(lookups(&b, "hit").await >= 2.0, "the cache was used");
 }
 
+/// A TCP proxy to PostgreSQL that holds back what the server sends by `delay`: a
+/// listener behind it hears every notification late.
+async fn slow_proxy(url: &str, delay: Duration) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let (authority, path) = rest.split_once('/').unwrap();
+    let (user, host) = authority
+        .rsplit_once('@')
+        .map_or(("", authority), |(u, h)| (u, h));
+    let target = host.to_string();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let Ok(server) = tokio::net::TcpStream::connect(&target).await else {
+                continue;
+            };
+            let (mut client_read, mut client_write) = client.into_split();
+            let (mut server_read, mut server_write) = server.into_split();
+            tokio::spawn(async move { tokio::io::copy(&mut client_read, &mut server_write).await });
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 64 * 1024];
+                while let Ok(n) = server_read.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                    tokio::time::sleep(delay).await;
+                    if client_write.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    let user = if user.is_empty() {
+        String::new()
+    } else {
+        format!("{user}@")
+    };
+    format!("{scheme}://{user}{addr}/{path}")
+}
+
+/// Notifications reach an instance asynchronously: even when they are late, a change
+/// made through another instance holds on this one's next request (the fence).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_change_holds_on_the_next_request_before_its_notification_arrives() {
+    let a = TestApp::demo().await;
+    let late = slow_proxy(&a.url, Duration::from_millis(600)).await;
+    let b = a.beside_configured(|c| c.database_listen_url = Some(late)).await;
+    let ada = a.token(ADA).await;
+    let greta = b.token(GRETA).await;
+    until_cached(&b, &greta, BUDGETS).await;
+    for i in 0..4 {
+        let active = i % 2 == 0;
+        set_inactive_extras(&a, &ada, active).await;
+        let r = b.post(Some(&greta), BUDGETS, json!({})).await;
+        assert_eq!(budget_shown(&r), active, "change {i}: {r}");
+        until_cached(&b, &greta, BUDGETS).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn revoking_portal_access_through_one_instance_refuses_the_next_request_of_another() {
     let a = TestApp::demo().await;

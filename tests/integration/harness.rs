@@ -163,6 +163,11 @@ impl TestApp {
     /// A second server with its own state, pool and listener over the same database, as
     /// another instance of a scaled-out gateway (docs/operations.md#grants-cache).
     pub async fn beside(&self) -> TestApp {
+        self.beside_configured(|_| {}).await
+    }
+
+    /// [`TestApp::beside`], its configuration adjusted by `configure`.
+    pub async fn beside_configured(&self, configure: impl FnOnce(&mut Config)) -> TestApp {
         let url = self.url.clone();
         TestApp::serve(
             self.database.clone(),
@@ -170,7 +175,7 @@ impl TestApp {
             url,
             Limits::default(),
             false,
-            |_| {},
+            configure,
             false,
         )
         .await
