@@ -49,8 +49,8 @@ async fn until_cached(app: &TestApp, token: &str, query: &str) -> Value {
     panic!("the grants cache never answered");
 }
 
-/// The listener's backend pid on this test's database, if it is connected.
-async fn listener_pid(app: &TestApp) -> Option<i32> {
+/// The listeners' backend pids on this test's database.
+async fn listener_pids(app: &TestApp) -> Vec<i32> {
     #[derive(diesel::QueryableByName)]
     struct Pid {
         #[diesel(sql_type = diesel::sql_types::Integer)]
@@ -69,8 +69,18 @@ async fn listener_pid(app: &TestApp) -> Option<i32> {
     )
     .await
     .unwrap();
-    assert!(rows.len() <= 1, "one listener per server");
-    rows.first().map(|r| r.pid)
+    rows.into_iter().map(|r| r.pid).collect()
+}
+
+async fn listeners(app: &TestApp) -> usize {
+    listener_pids(app).await.len()
+}
+
+/// The listener's backend pid, if it is connected (one server on the database).
+async fn listener_pid(app: &TestApp) -> Option<i32> {
+    let pids = listener_pids(app).await;
+    assert!(pids.len() <= 1, "one listener per server");
+    pids.first().copied()
 }
 
 async fn set_inactive_extras(app: &TestApp, admin: &str, active: bool) {
@@ -355,4 +365,23 @@ async fn a_warm_cache_costs_the_fence_instead_of_the_caller_query() {
         .post(Some(&uncached.token(GRETA).await), BUDGETS, json!({}))
         .await;
     assert!(budget_shown(&r), "the caller query sees the change: {r}");
+}
+
+/// Tests start many servers in one process: a server's listener ends with it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_listener_ends_with_its_server() {
+    let a = TestApp::demo().await;
+    let b = a.beside().await;
+    let greta = b.token(GRETA).await;
+    until_cached(&b, &greta, BUDGETS).await;
+    until_cached(&a, &greta, BUDGETS).await;
+    assert_eq!(listeners(&a).await, 2);
+    drop(b);
+    for _ in 0..200 {
+        if listeners(&a).await == 1 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the dropped server's listener is still connected");
 }
