@@ -209,7 +209,7 @@ pub async fn external_caller_versioned(
     .bind::<SqlUuid, _>(workspace_id)
     .load(conn)
     .await?;
-    let Some(version) = rows.iter().next().map(|r| r.grants_version) else {
+    let Some(version) = <[Row]>::first(&rows).map(|r| r.grants_version) else {
         return Ok(None);
     };
     Ok(caller_roles(rows.into_iter().map(|r| (r.caller, r.role))).map(|(c, roles)| (c, roles, version)))
