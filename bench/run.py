@@ -6,6 +6,10 @@
     bench/run.py peer    # the same, plus PostGraphile v5 + RLS over the same data
                          # (bench/peer), and the one-statement ceiling through pgbench
     bench/run.py profile # perf over the machine during the external run: where CPU goes
+    bench/run.py cache   # the dashboard as external users with GRANTS_CACHE=false, then true
+    bench/run.py propagation
+                         # two gateways on one database: a role changed through A, B
+                         # polled until it shows; p50 / p99 over BENCH_CHANGES changes
 
 Environment knobs (all optional):
     SCALE=1.0            data size (bench/data.sql)
@@ -17,6 +21,8 @@ Environment knobs (all optional):
     BENCH_REUSE_DB=1     keep the database of the previous run (no reload)
     DB_POOL_SIZE         the gateway's pool (its own default when unset)
     PEER_POOL_SIZE=16    PostGraphile's pool
+    BENCH_GRANTS_CACHE   the gateway's GRANTS_CACHE (its own default, true, when unset)
+    BENCH_CHANGES=200    changes measured by `propagation`
     BENCH_QUIET_WAIT=0   seconds to wait, before each measurement, for other work on a
                          shared machine to stop (each run reports the CPU others used)
 
@@ -350,7 +356,7 @@ def http(url: str, body: bytes | None = None, token: str | None = None, timeout:
         return 0, b""
 
 
-def gateway(db_url: str, secret: str) -> Server:
+def gateway(db_url: str, secret: str, grants_cache: bool | None = None, name: str = "gateway") -> Server:
     port, metrics_port = free_port(), free_port()
     env = {
         "DATABASE_URL": db_url,
@@ -368,7 +374,10 @@ def gateway(db_url: str, secret: str) -> Server:
     }
     if os.environ.get("DB_POOL_SIZE"):
         env["DB_POOL_SIZE"] = os.environ["DB_POOL_SIZE"]
-    server = Server("gateway", [str(GATEWAY), "serve"], env, port,
+    cache = os.environ.get("BENCH_GRANTS_CACHE") if grants_cache is None else str(grants_cache).lower()
+    if cache:
+        env["GRANTS_CACHE"] = cache
+    server = Server(name, [str(GATEWAY), "serve"], env, port,
                     lambda s: http(s.base + "/readyz")[0] == 200)
     server.metrics_base = f"http://127.0.0.1:{metrics_port}"
     return server
@@ -676,6 +685,91 @@ def report_peer(results: dict) -> list[str]:
     return lines
 
 
+def report_cache(results: dict) -> list[str]:
+    off, on = results["gateway"]["external, GRANTS_CACHE=false"], results["gateway"]["external, GRANTS_CACHE=true"]
+    return [
+        "",
+        f"portal dashboard as external users, {CONNECTIONS} connections, {DURATION} s after {WARMUP} s warm-up "
+        f"({on['users']} users rotating), without and with the grants cache",
+        "",
+        "| server / caller | req/s | p50 ms | p99 ms | peak RSS MB | SQL statements/request | CPU ms/request: server + PostgreSQL | CPU used by others % |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        fmt_row("gateway, external, GRANTS_CACHE=false", off),
+        fmt_row("gateway, external, GRANTS_CACHE=true", on),
+        "",
+        f"with / without the cache: requests/s {on['rps'] / off['rps']:.2f}, p99 {on['p99_ms'] / off['p99_ms']:.2f}",
+    ]
+
+
+def propagation(db_url: str, secret: str) -> tuple[dict, list[str]]:
+    """Two gateways on one database: a role held by an external user is switched on and
+    off through A (updateRole), and B is asked after each change until its answer shows
+    it. Measured from A's answer to B's first answer that shows the change, and whether
+    B's very first answer already did (docs/operations.md#grants-cache: it must)."""
+    changes = int(os.environ.get("BENCH_CHANGES", "200"))
+    one = lambda sql: psql(db_url, "-tA", "-F", " ", "-c", sql).split()
+    role = one("select id from roles where name = 'Inactive Extras'")[0]
+    admin, admin_ws = one("select id, workspace_id from staff_users where is_admin order by email limit 1")
+    user, user_ws = one(
+        "select u.id, u.workspace_id from external_users u join role_assignments ra on ra.external_user_id = u.id "
+        f"where ra.role_id = '{role}' and u.portal_access order by u.id limit 1")
+    admin_token, user_token = mint(secret, admin, "staff", admin_ws), mint(secret, user, "external", user_ws)
+    seen = "{ viewer { grants { module fields relations actions notifications } } }"
+    a = gateway(db_url, secret, name="gateway-a")
+    b = gateway(db_url, secret, name="gateway-b")
+
+    def set_active(active: bool) -> None:
+        doc = answer(a, f'mutation {{ updateRole(id: "{role}", input: {{ active: {str(active).lower()} }}) {{ active }} }}',
+                     admin_token)
+        if (doc.get("data") or {}).get("updateRole", {}).get("active") is not active:
+            sys.exit(f"bench: updateRole through A failed: {json.dumps(doc)[:300]}")
+
+    latencies, first_right = [], 0
+    try:
+        set_active(False)
+        off = answer(b, seen, user_token)
+        set_active(True)
+        on = answer(b, seen, user_token)
+        if on == off or "errors" in on or "errors" in off:
+            sys.exit(f"bench: the role makes no visible difference: {json.dumps(on)[:300]}")
+        state = True
+        log(f"propagation: {changes} changes through gateway-a, polling gateway-b …")
+        for _ in range(changes):
+            state = not state
+            expected = on if state else off
+            set_active(state)
+            t0 = time.perf_counter()
+            polls = 0
+            while True:
+                polls += 1
+                if answer(b, seen, user_token) == expected:
+                    break
+                if time.perf_counter() - t0 > 10:
+                    sys.exit("bench: gateway-b did not show a change within 10 s")
+            latencies.append((time.perf_counter() - t0) * 1000)
+            first_right += polls == 1
+    finally:
+        try:
+            set_active(False)  # as bench/data.sql left it
+        finally:
+            a.stop()
+            b.stop()
+    latencies.sort()
+    pct = lambda p: latencies[min(len(latencies) - 1, int(p * len(latencies)))]
+    result = {"changes": changes, "p50_ms": round(pct(0.5), 2), "p99_ms": round(pct(0.99), 2),
+              "max_ms": round(latencies[-1], 2), "right_on_first_request": first_right}
+    lines = [
+        "",
+        f"propagation: {changes} role changes through gateway A, gateway B asked until it shows each",
+        "",
+        "| from A's answer to B's answer showing the change | p50 ms | p99 ms | max ms | B right on its first request |",
+        "| --- | --- | --- | --- | --- |",
+        f"| two gateways, one PostgreSQL | {result['p50_ms']:.1f} | {result['p99_ms']:.1f} | {result['max_ms']:.1f} | "
+        f"{first_right} / {changes} |",
+    ]
+    return result, lines
+
+
 def profile(db_url: str, secret: str, toks: dict) -> None:
     """perf over the whole machine while the gateway serves externals: where CPU goes."""
     if not shutil.which("perf"):
@@ -708,7 +802,7 @@ def profile(db_url: str, secret: str, toks: dict) -> None:
 
 def main() -> None:
     mode = sys.argv[1] if len(sys.argv) > 1 else "bench"
-    if mode not in ("bench", "peer", "profile"):
+    if mode not in ("bench", "peer", "profile", "cache", "propagation"):
         sys.exit(__doc__)
     if not GATEWAY.exists():
         sys.exit(f"bench: {GATEWAY} is missing: run `cargo build --release` (make bench does)")
@@ -738,14 +832,26 @@ def main() -> None:
     if mode == "profile":
         profile(db_url, secret, toks)
         return
+    if mode == "propagation":
+        result, lines = propagation(db_url, secret)
+        result["finished"] = machine()["date"]
+        (OUT / "propagation.json").write_text(json.dumps(result, indent=2) + "\n")
+        print("\n".join(lines))
+        return
 
     results: dict = {"machine": started, "gateway_build": build, "data": counts, "scale": SCALE, "duration_s": DURATION,
                      "warmup_s": WARMUP, "connections": CONNECTIONS, "gateway": {}}
     answers = {}
-    for kind in ("external", "staff"):
-        results["gateway"][kind], answers[("gateway", kind)] = run_server(kind, gateway, db_url, secret, toks, DASHBOARD)
-
-    lines = report_bench(results)
+    if mode == "cache":
+        for on in (False, True):
+            start = lambda url, key, on=on: gateway(url, key, grants_cache=on)
+            results["gateway"][f"external, GRANTS_CACHE={str(on).lower()}"], _ = run_server(
+                "external", start, db_url, secret, toks, DASHBOARD)
+        lines = report_cache(results)
+    else:
+        for kind in ("external", "staff"):
+            results["gateway"][kind], answers[("gateway", kind)] = run_server(kind, gateway, db_url, secret, toks, DASHBOARD)
+        lines = report_bench(results)
     if mode == "peer":
         results["peer"] = {}
         for kind in ("external", "staff"):

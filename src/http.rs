@@ -52,6 +52,10 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// This instance's WebSocket subscriptions.
     pub hub: crate::events::hub::Hub,
+    /// Callers' grants, kept honest by the listener (docs/operations.md#grants-cache).
+    pub grants: Arc<auth::cache::GrantsCache>,
+    /// The listener's task, stopped when the state is dropped.
+    pub listener: crate::events::listener::Listener,
 }
 
 pub type App = Arc<AppState>;
@@ -77,11 +81,6 @@ impl AppState {
         )?;
         let (audit, writer) = AuditSink::start(audit_pool);
         let rate = config.limits.rate;
-        let metrics = Arc::new(crate::metrics::Metrics::new(
-            pool.clone(),
-            audit.clone(),
-            statements.clone(),
-        ));
         // The hub reads each committed event once for all its subscribers, on connections
         // of its own: not counted with (nor waiting behind) the requests.
         let hub_pool = crate::db::pool(
@@ -91,7 +90,12 @@ impl AppState {
             &StatementCounter::default(),
         )?;
         let hub = crate::events::hub::Hub::start(hub_pool, config.live);
-        crate::events::hub::interim_listen(config.listen_url().to_string(), hub.clone());
+        let grants = Arc::new(auth::cache::GrantsCache::new(config.grants_cache));
+        let listener = crate::events::listener::spawn(config.listen_url(), grants.clone(), hub.clone());
+        let metrics = Arc::new(
+            crate::metrics::Metrics::new(pool.clone(), audit.clone(), statements.clone())
+                .with_grants_cache(grants.lookups()),
+        );
         let state = AppState {
             metrics,
             rate: RateLimiter::new(rate, rate.in_flight as usize),
@@ -104,6 +108,8 @@ impl AppState {
             audit,
             documents,
             hub,
+            grants,
+            listener,
         };
         Ok((Arc::new(state), writer))
     }
@@ -648,7 +654,9 @@ async fn caller(
         .unwrap_or(Err(AuthFailure::InvalidToken))
         .map_err(Error::Unauthenticated)?;
     let mut conn = app.pool.get().await?;
-    let (access, identity) = auth::authenticate(&mut conn, &claims)
+    let (access, identity) = app
+        .grants
+        .access(&mut conn, &claims)
         .await?
         .ok_or(Error::Unauthenticated(AuthFailure::AccessRevoked))?;
     if !previewing {

@@ -5,6 +5,7 @@
 use chrono::Utc;
 use uuid::Uuid;
 
+pub mod cache;
 pub mod jwks;
 pub mod preview;
 mod tokens;

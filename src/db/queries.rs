@@ -101,6 +101,38 @@ pub struct Page<K> {
 
 // ---------------------------------------------------------------- callers
 
+/// The statement of [`external_caller`], with `$extra` columns selected before the
+/// role's.
+macro_rules! external_caller_sql {
+    ($extra:literal) => {
+        concat!(
+            "WITH RECURSIVE caller AS ( \
+                 SELECT u.*, w.disabled_modules FROM external_users u \
+                 JOIN workspaces w ON w.id = u.workspace_id WHERE u.id = $1 AND u.workspace_id = $2 \
+             ), org(project_id, role_id) AS ( \
+                 SELECT pm.project_id, pm.role_id FROM project_members pm \
+                 JOIN projects p ON p.id = pm.project_id \
+                 WHERE pm.external_user_id = $1 AND p.workspace_id = $2 \
+                   AND (p.parent_id IS NULL OR p.own_organization) \
+               UNION ALL \
+                 SELECT c.id, org.role_id FROM projects c JOIN org ON c.parent_id = org.project_id \
+                 WHERE NOT c.own_organization \
+             ), held AS ( \
+                 SELECT NULL::uuid AS project_id, ra.role_id FROM role_assignments ra \
+                 WHERE ra.external_user_id = $1 \
+               UNION ALL SELECT project_id, role_id FROM org \
+             ) \
+             SELECT caller.*, ",
+            $extra,
+            " held.project_id, r.id AS role_id, r.active, r.expires_at, g.module, \
+                    g.fields, g.relations, g.actions, g.notifications \
+             FROM caller LEFT JOIN held ON true \
+             LEFT JOIN roles r ON r.id = held.role_id AND r.workspace_id = $2 \
+             LEFT JOIN role_grants g ON g.role_id = r.id"
+        )
+    };
+}
+
 /// An external user, their workspace's switched-off modules, and every role they hold, in
 /// one statement: workspace-wide assignments (`project_id` null) and the role of each
 /// effective project membership (docs/permissions.md#project-organizations: a sub-project
@@ -117,40 +149,95 @@ pub async fn external_caller(
         #[diesel(embed)]
         role: CallerRoleRow,
     }
-    let rows: Vec<Row> = prepared(
-        "WITH RECURSIVE caller AS ( \
-             SELECT u.*, w.disabled_modules FROM external_users u \
-             JOIN workspaces w ON w.id = u.workspace_id WHERE u.id = $1 AND u.workspace_id = $2 \
-         ), org(project_id, role_id) AS ( \
-             SELECT pm.project_id, pm.role_id FROM project_members pm \
-             JOIN projects p ON p.id = pm.project_id \
-             WHERE pm.external_user_id = $1 AND p.workspace_id = $2 \
-               AND (p.parent_id IS NULL OR p.own_organization) \
-           UNION ALL \
-             SELECT c.id, org.role_id FROM projects c JOIN org ON c.parent_id = org.project_id \
-             WHERE NOT c.own_organization \
-         ), held AS ( \
-             SELECT NULL::uuid AS project_id, ra.role_id FROM role_assignments ra \
-             WHERE ra.external_user_id = $1 \
-           UNION ALL SELECT project_id, role_id FROM org \
-         ) \
-         SELECT caller.*, held.project_id, r.id AS role_id, r.active, r.expires_at, g.module, \
-                g.fields, g.relations, g.actions, g.notifications \
-         FROM caller LEFT JOIN held ON true \
-         LEFT JOIN roles r ON r.id = held.role_id AND r.workspace_id = $2 \
-         LEFT JOIN role_grants g ON g.role_id = r.id",
-    )
+    let rows: Vec<Row> = prepared(external_caller_sql!(""))
+        .bind::<SqlUuid, _>(id)
+        .bind::<SqlUuid, _>(workspace_id)
+        .load(conn)
+        .await?;
+    Ok(caller_roles(rows.into_iter().map(|r| (r.caller, r.role))))
+}
+
+/// The caller and their roles from the rows of [`external_caller_sql`].
+fn caller_roles(
+    rows: impl Iterator<Item = (ExternalCallerRow, CallerRoleRow)>,
+) -> Option<(ExternalCallerRow, Vec<CallerRoleRow>)> {
+    let mut rows = rows.peekable();
+    let caller = rows.peek()?.0.clone();
+    let mut roles: Vec<CallerRoleRow> = rows.map(|(_, role)| role).collect();
+    // A caller holding nothing has one row of nulls.
+    roles.retain(|r| r.project_id.is_some() || r.role_id.is_some());
+    Some((caller, roles))
+}
+
+/// The grants cache's fence (docs/operations.md#grants-cache): the version that every
+/// change of what decisions read bumps, in the changing transaction. `None` if the
+/// one row is missing, which no cached entry may match.
+pub async fn grants_version(conn: &mut AsyncPgConnection) -> QueryResult<Option<i64>> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let rows: Vec<Row> = prepared("SELECT n FROM grants_version").load(conn).await?;
+    Ok(match rows.as_slice() {
+        [one] => Some(one.n),
+        _ => None,
+    })
+}
+
+/// [`external_caller`] and the grants version it was read at, in one statement (one
+/// snapshot), for the grants cache. A missing version row reads as `-1`, which no
+/// fence matches.
+pub async fn external_caller_versioned(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    workspace_id: Uuid,
+) -> QueryResult<Option<(ExternalCallerRow, Vec<CallerRoleRow>, i64)>> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(embed)]
+        caller: ExternalCallerRow,
+        #[diesel(sql_type = BigInt)]
+        grants_version: i64,
+        #[diesel(embed)]
+        role: CallerRoleRow,
+    }
+    let rows: Vec<Row> = prepared(external_caller_sql!(
+        "coalesce((SELECT v.n FROM grants_version v), -1) AS grants_version,"
+    ))
     .bind::<SqlUuid, _>(id)
     .bind::<SqlUuid, _>(workspace_id)
     .load(conn)
     .await?;
-    let mut rows = rows.into_iter();
-    let Some(first) = rows.next() else { return Ok(None) };
-    let mut roles = vec![first.role];
-    roles.extend(rows.map(|r| r.role));
-    // A caller holding nothing has one row of nulls.
-    roles.retain(|r| r.project_id.is_some() || r.role_id.is_some());
-    Ok(Some((first.caller, roles)))
+    let Some(version) = <[Row]>::first(&rows).map(|r| r.grants_version) else {
+        return Ok(None);
+    };
+    Ok(caller_roles(rows.into_iter().map(|r| (r.caller, r.role))).map(|(c, roles)| (c, roles, version)))
+}
+
+/// [`staff_user`] and the grants version it was read at, in one statement.
+pub async fn staff_user_versioned(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    workspace_id: Uuid,
+) -> QueryResult<Option<(StaffUser, i64)>> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(embed)]
+        user: StaffUser,
+        #[diesel(sql_type = BigInt)]
+        grants_version: i64,
+    }
+    let row: Option<Row> = prepared(
+        "SELECT s.*, coalesce((SELECT v.n FROM grants_version v), -1) AS grants_version \
+         FROM staff_users s WHERE s.id = $1 AND s.workspace_id = $2",
+    )
+    .bind::<SqlUuid, _>(id)
+    .bind::<SqlUuid, _>(workspace_id)
+    .get_result(conn)
+    .await
+    .optional()?;
+    Ok(row.map(|r| (r.user, r.grants_version)))
 }
 
 pub async fn staff_user(

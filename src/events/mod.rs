@@ -4,6 +4,7 @@
 //! this instance.
 
 pub mod hub;
+pub mod listener;
 
 use uuid::Uuid;
 

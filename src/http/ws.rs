@@ -524,11 +524,13 @@ impl Session {
     }
 }
 
-/// The caller a verified token names, judged now; `None` when they may not use the
-/// portal.
+/// The caller a verified token names, judged now (through the fenced grants cache, as
+/// a request's caller is); `None` when they may not use the portal.
 async fn decide(app: &App, claims: &Claims) -> crate::error::Result<Option<(Arc<Access>, Identity)>> {
     let mut conn = app.pool.get().await?;
-    Ok(auth::authenticate(&mut conn, claims)
+    Ok(app
+        .grants
+        .access(&mut conn, claims)
         .await?
         .map(|(access, identity)| (Arc::new(access), identity)))
 }

@@ -150,6 +150,20 @@ impl Metrics {
         }
     }
 
+    /// Adds the grants cache's lookups (docs/operations.md#grants-cache) as
+    /// `portal_grants_cache_lookups_total{result}`.
+    pub fn with_grants_cache(
+        mut self,
+        lookups: Family<crate::auth::cache::LookupLabels, Counter>,
+    ) -> Metrics {
+        self.registry.register(
+            "portal_grants_cache_lookups",
+            "Callers decided from the grants cache (hit), read from the database (miss), or with the cache off or its listener down (bypass)",
+            lookups,
+        );
+        self
+    }
+
     /// Counts a finished request: each of its operations, its time and statements, and
     /// the limits that refused it.
     fn observe(&self, report: &request::Report) {

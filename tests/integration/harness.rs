@@ -105,6 +105,8 @@ pub struct TestApp {
     statements: StatementCounter,
     pub server: tokio::task::JoinHandle<()>,
     metrics_server: tokio::task::JoinHandle<()>,
+    /// Whether dropping this server drops the database (not for a server [`TestApp::beside`] another).
+    owns_database: bool,
 }
 
 impl TestApp {
@@ -155,6 +157,39 @@ impl TestApp {
             .unwrap();
         let url = url_for(&database);
         let served_from = server_url(&url);
+        TestApp::serve(database, url, served_from, limits, dev_mode, configure, true).await
+    }
+
+    /// A second server with its own state, pool and listener over the same database, as
+    /// another instance of a scaled-out gateway (docs/operations.md#grants-cache).
+    pub async fn beside(&self) -> TestApp {
+        self.beside_configured(|_| {}).await
+    }
+
+    /// [`TestApp::beside`], its configuration adjusted by `configure`.
+    pub async fn beside_configured(&self, configure: impl FnOnce(&mut Config)) -> TestApp {
+        let url = self.url.clone();
+        TestApp::serve(
+            self.database.clone(),
+            url.clone(),
+            url,
+            Limits::default(),
+            false,
+            configure,
+            false,
+        )
+        .await
+    }
+
+    async fn serve(
+        database: String,
+        url: String,
+        served_from: String,
+        limits: Limits,
+        dev_mode: bool,
+        configure: impl FnOnce(&mut Config),
+        owns_database: bool,
+    ) -> TestApp {
         let statements = StatementCounter::default();
         let pool = db::pool(&served_from, 8, std::time::Duration::from_secs(3), &statements).unwrap();
         let mut config = Config {
@@ -203,6 +238,7 @@ impl TestApp {
             statements,
             server,
             metrics_server,
+            owns_database,
         }
     }
 
@@ -372,6 +408,9 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         self.server.abort();
         self.metrics_server.abort();
+        if !self.owns_database {
+            return;
+        }
         let database = self.database.clone();
         let _ = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()

@@ -16,6 +16,7 @@ mod edge;
 mod error_hiding;
 mod fixtures;
 mod fuzz;
+mod grants_cache;
 mod hiding;
 mod http;
 mod limits;
