@@ -31,6 +31,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use crate::audit::{AuditSink, AuditWriter, Refused, RequestAudit};
 use crate::auth::{self, Claims, TokenKind, Tokens};
 use crate::config::Config;
+use crate::db::replica::{Replica, Route};
 use crate::db::{DbPool, StatementCounter, queries};
 use crate::error::Error;
 use crate::graphql::persisted::PersistedDocuments;
@@ -51,6 +52,8 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// This instance's WebSocket subscriptions.
     pub hub: crate::events::hub::Hub,
+    /// The streaming replica that queries may read from (`DATABASE_READ_URL`).
+    pub replica: Option<Arc<Replica>>,
 }
 
 pub type App = Arc<AppState>;
@@ -68,19 +71,42 @@ impl AppState {
             Some(path) => PersistedDocuments::trusted(path)?,
             None => PersistedDocuments::automatic(config.apq_cache_bytes),
         };
-        let audit_pool = crate::db::pool(
+        let replica = match &config.database_read_url {
+            Some(url) => {
+                let probe = |url: &str| {
+                    let timeout = config.acquire_timeout;
+                    crate::db::pool_through(url, config.pooler, 1, timeout, &StatementCounter::default())
+                };
+                let reads = crate::db::pool_through(
+                    url,
+                    config.pooler,
+                    config.pool_size,
+                    config.acquire_timeout,
+                    &statements,
+                )?;
+                Some(Replica::start(
+                    reads,
+                    probe(url)?,
+                    probe(&config.database_url)?,
+                    config.read_max_lag,
+                ))
+            }
+            None => None,
+        };
+        let audit_pool = crate::db::pool_through(
             &config.database_url,
+            config.pooler,
             2,
             config.acquire_timeout,
             &StatementCounter::default(),
         )?;
         let (audit, writer) = AuditSink::start(audit_pool);
         let rate = config.limits.rate;
-        let metrics = Arc::new(crate::metrics::Metrics::new(
-            pool.clone(),
-            audit.clone(),
-            statements.clone(),
-        ));
+        let mut metrics = crate::metrics::Metrics::new(pool.clone(), audit.clone(), statements.clone());
+        if let Some(replica) = &replica {
+            metrics = metrics.with_replica(replica.clone());
+        }
+        let metrics = Arc::new(metrics);
         let state = AppState {
             metrics,
             rate: RateLimiter::new(rate, rate.in_flight as usize),
@@ -93,6 +119,7 @@ impl AppState {
             audit,
             documents,
             hub: Default::default(),
+            replica,
         };
         Ok((Arc::new(state), writer))
     }
@@ -360,7 +387,20 @@ async fn graphql_answer(app: &AppState, request: Request) -> Response {
             execution
         })
         .collect();
-    let response = graphql::execute(&app.schema, caller, &app.pool, &app.audit, batch).await;
+    // A batch with a mutation reads from the primary: its queries see its writes.
+    let writes = batch.iter_mut().any(selects_mutation);
+    let user = claims.as_ref().map(|c| c.sub);
+    let reads = match &app.replica {
+        Some(replica) if !writes => match replica.route(user).await {
+            Route::Replica => replica.pool(),
+            Route::Primary => &app.pool,
+        },
+        _ => &app.pool,
+    };
+    let response = graphql::execute(&app.schema, caller, &app.pool, reads, &app.audit, batch).await;
+    if let (Some(replica), Some(user), true) = (&app.replica, user, writes) {
+        replica.wrote(user).await;
+    }
     match response {
         BatchResponse::Single(r) => {
             let executed = executions.first().is_some_and(Execution::started);

@@ -177,8 +177,9 @@ async fn serve(config: Config, migrate: bool, seed_demo: bool) -> anyhow::Result
         }
     }
     let statements = StatementCounter::default();
-    let pool = db::pool(
+    let pool = db::pool_through(
         &config.database_url,
+        config.pooler,
         config.pool_size,
         config.acquire_timeout,
         &statements,

@@ -3,6 +3,7 @@
 
 pub mod models;
 pub mod queries;
+pub mod replica;
 pub mod schema;
 pub mod writes;
 
@@ -10,12 +11,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use diesel::connection::{Instrumentation, InstrumentationEvent};
+use diesel::connection::{CacheSize, Instrumentation, InstrumentationEvent};
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use futures_util::FutureExt;
+
+use crate::config::Pooler;
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
@@ -70,6 +73,20 @@ pub fn pool(
     timeout: Duration,
     counter: &StatementCounter,
 ) -> anyhow::Result<DbPool> {
+    pool_through(url, Pooler::None, max_size, timeout, counter)
+}
+
+/// [`pool`] for a server reached through `pooler` (docs/operations.md#pgbouncer): through
+/// PgBouncer in transaction pooling mode a statement prepared on one server connection
+/// may be run on another, so nothing is kept prepared between statements (PgBouncer
+/// before 1.21 does not carry prepared statements across its server connections).
+pub fn pool_through(
+    url: &str,
+    pooler: Pooler,
+    max_size: usize,
+    timeout: Duration,
+    counter: &StatementCounter,
+) -> anyhow::Result<DbPool> {
     let mut config = ManagerConfig::default();
     // Checking a connection on every checkout would cost a statement per loader.
     config.recycling_method = RecyclingMethod::Fast;
@@ -80,6 +97,9 @@ pub fn pool(
             .map(move |conn| {
                 let mut conn = conn?;
                 conn.set_instrumentation(CountStatements(count));
+                if pooler == Pooler::PgBouncer {
+                    conn.set_prepared_statement_cache_size(CacheSize::Disabled);
+                }
                 Ok(conn)
             })
             .boxed()

@@ -99,6 +99,9 @@ pub struct TestApp {
     /// The metrics listener's base URL (a port of its own, as `METRICS_ADDR` gives).
     pub metrics_base: String,
     pub database: String,
+    /// Whether `database` was made on the server's PostgreSQL for this test (and is
+    /// dropped with it).
+    owned: bool,
     pub url: String,
     pub http: reqwest::Client,
     tokens: Tokens,
@@ -155,8 +158,33 @@ impl TestApp {
             .unwrap();
         let url = url_for(&database);
         let served_from = server_url(&url);
+        TestApp::serve(Some(database), url, served_from, limits, dev_mode, configure).await
+    }
+
+    /// A server over a database the test made itself at `url` (e.g. on a cluster of its
+    /// own, which it removes), its configuration adjusted by `configure`: its pools
+    /// follow `database_url` and `pooler` as configured.
+    pub async fn over(url: &str, configure: impl FnOnce(&mut Config)) -> TestApp {
+        TestApp::serve(
+            None,
+            url.to_string(),
+            url.to_string(),
+            Limits::default(),
+            false,
+            configure,
+        )
+        .await
+    }
+
+    async fn serve(
+        database: Option<String>,
+        url: String,
+        served_from: String,
+        limits: Limits,
+        dev_mode: bool,
+        configure: impl FnOnce(&mut Config),
+    ) -> TestApp {
         let statements = StatementCounter::default();
-        let pool = db::pool(&served_from, 8, std::time::Duration::from_secs(3), &statements).unwrap();
         let mut config = Config {
             database_url: served_from,
             jwt_secret: Some(Secret(SECRET.into())),
@@ -172,12 +200,21 @@ impl TestApp {
             apq_cache_bytes: 8 << 20,
             cors_allowed_origins: Vec::new(),
             database_read_url: None,
+            read_max_lag: std::time::Duration::from_secs(5),
             database_listen_url: None,
             pooler: Default::default(),
             grants_cache: true,
             live: Default::default(),
         };
         configure(&mut config);
+        let pool = db::pool_through(
+            &config.database_url,
+            config.pooler,
+            8,
+            std::time::Duration::from_secs(3),
+            &statements,
+        )
+        .unwrap();
         let (state, _audit) = AppState::new(config, pool, statements.clone()).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -196,7 +233,8 @@ impl TestApp {
         TestApp {
             base,
             metrics_base,
-            database,
+            owned: database.is_some(),
+            database: database.unwrap_or_default(),
             url,
             http: reqwest::Client::new(),
             tokens: Tokens::hs256(SECRET),
@@ -372,6 +410,9 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         self.server.abort();
         self.metrics_server.abort();
+        if !self.owned {
+            return;
+        }
         let database = self.database.clone();
         let _ = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
