@@ -7,7 +7,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 BIN := target/debug/portal-gateway
 
-.PHONY: run reset-demo build test lint schema playground chromium http-audit clients fuzz
+.PHONY: run reset-demo build test lint schema playground chromium http-audit clients fuzz pgbouncer
 
 build: playground
 	$(CARGO) build
@@ -25,7 +25,7 @@ reset-demo: build
 	export DATABASE_URL=$$url; \
 	$(BIN) migrate && $(BIN) seed demo --reset
 
-test: lint playground chromium http-audit clients
+test: lint playground chromium http-audit clients pgbouncer
 	@admin=$$(scripts/pg-url.sh); \
 	if $(CARGO) nextest --version >/dev/null 2>&1; then \
 	  DATABASE_URL=$$admin $(CARGO) nextest run --no-fail-fast; \
@@ -68,6 +68,11 @@ http-audit:
 # tests/clients/package-lock.json, run against the server by tests/integration/clients.rs.
 clients:
 	@test tests/clients/node_modules/.package-lock.json -nt tests/clients/package-lock.json || npm ci --prefix tests/clients --no-audit --no-fund
+
+# PgBouncer (the distribution's), started in transaction pooling mode by the integration
+# tests in tests/integration/pgbouncer.rs and by `bench/run.py` with BENCH_POOLER=pgbouncer.
+pgbouncer:
+	@command -v pgbouncer >/dev/null || test -x /usr/sbin/pgbouncer || { apt-get update -qq && apt-get install -y -qq pgbouncer >/dev/null; }
 
 # Benchmarks of issue 5 (figures in BENCHMARKS.md): the portal dashboard under load on
 # 127.0.0.1 only, bounded in time. `bench-peer` adds PostGraphile v5 + RLS and the

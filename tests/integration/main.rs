@@ -24,6 +24,7 @@ mod metrics;
 mod model;
 mod notifications;
 mod persisted;
+mod pgbouncer;
 mod preview;
 mod replica;
 mod role_data;
