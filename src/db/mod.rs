@@ -40,13 +40,13 @@ impl DbPool {
     pub async fn get(&self) -> Result<DbConn, PoolError> {
         let mut conn = self.pool.get().await?;
         let pinned = self.pooler == Pooler::PgBouncer;
-        if pinned {
-            if let Err(e) = diesel_async::SimpleAsyncConnection::batch_execute(&mut *conn, "BEGIN").await {
-                let _ = Object::take(conn);
-                return Err(PoolError::Backend(
-                    diesel_async::pooled_connection::PoolError::QueryError(e),
-                ));
-            }
+        if pinned
+            && let Err(e) = diesel_async::SimpleAsyncConnection::batch_execute(&mut *conn, "BEGIN").await
+        {
+            let _ = Object::take(conn);
+            return Err(PoolError::Backend(
+                diesel_async::pooled_connection::PoolError::QueryError(e),
+            ));
         }
         Ok(DbConn {
             conn: Some(conn),

@@ -143,22 +143,15 @@ impl State {
         let entry = self.writes.entry(caller).or_insert(0);
         *entry = (*entry).max(lsn);
         self.order.push_back((caller, lsn));
-        while self.writes.len() > MAX_CALLERS {
+        // Past the bound the oldest caller is folded into the floor. `order` also holds
+        // stale pairs of callers noted again since: it is bounded too.
+        while self.writes.len() > MAX_CALLERS || self.order.len() > 2 * MAX_CALLERS {
             let Some((oldest, lsn)) = self.order.pop_front() else {
                 break;
             };
             if self.writes.get(&oldest) == Some(&lsn) {
                 self.writes.remove(&oldest);
                 self.floor = self.floor.max(lsn);
-            }
-        }
-        // `order` may hold stale pairs of callers noted again; keep it bounded too.
-        while self.order.len() > 2 * MAX_CALLERS {
-            if let Some((c, lsn)) = self.order.pop_front() {
-                if self.writes.get(&c) == Some(&lsn) {
-                    self.writes.remove(&c);
-                    self.floor = self.floor.max(lsn);
-                }
             }
         }
     }
@@ -234,7 +227,11 @@ impl Replica {
         };
         // The caller wrote after the last poll: ask the replica now.
         match read(&self.probe_replica, replay_lsn).await {
-            Some(replayed) if replayed >= needed => Route::Replica,
+            Some(replayed) if replayed >= needed => {
+                let mut state = self.state();
+                state.replayed = state.replayed.map(|r| r.max(replayed));
+                Route::Replica
+            }
             _ => Route::Primary,
         }
     }
@@ -253,7 +250,7 @@ impl Replica {
                 state.pending.insert(caller, asked);
             }
             None => {
-                let since = state.pending_all.map_or(asked, |t| t.min(asked));
+                let since = state.pending_all.map_or(asked, |t| t.max(asked));
                 state.pending_all = Some(since);
             }
         }
@@ -286,5 +283,86 @@ async fn poll(replica: Weak<Replica>) {
             return;
         };
         replica.poll_once().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caller(n: u128) -> Uuid {
+        Uuid::from_u128(n)
+    }
+
+    /// A state that has seen the primary at `lsn` and the replica caught up with it.
+    fn caught_up(lsn: u64) -> (State, Instant) {
+        let mut s = State::default();
+        let t = Instant::now();
+        s.observe(t, Some(lsn), Some(lsn));
+        (s, t)
+    }
+
+    #[test]
+    fn a_callers_write_holds_their_reads_until_the_replica_replays_it() {
+        let (mut s, t) = caught_up(100);
+        s.note(caller(1), 150);
+        assert_eq!(s.needed(Some(caller(1))), 150);
+        assert_eq!(s.needed(Some(caller(2))), 0, "others are not held");
+        assert_eq!(s.needed(None), 0);
+        s.observe(t, Some(160), Some(149));
+        assert_eq!(s.needed(Some(caller(1))), 150, "not replayed yet");
+        s.observe(t, Some(160), Some(150));
+        assert_eq!(s.needed(Some(caller(1))), 0, "replayed: forgotten");
+        assert!(s.writes.is_empty() && s.order.is_empty());
+    }
+
+    #[test]
+    fn lag_is_the_age_of_the_newest_primary_position_the_replica_has() {
+        let (mut s, t0) = caught_up(100);
+        let max = Duration::from_secs(5);
+        // The primary moves on; the replica stays at 100 (replay paused).
+        s.observe(t0 + Duration::from_secs(1), Some(200), Some(100));
+        s.observe(t0 + Duration::from_secs(2), Some(300), Some(100));
+        assert!(s.lag_ok(t0 + Duration::from_secs(5), max));
+        assert!(
+            !s.lag_ok(t0 + Duration::from_secs(6), max),
+            "5 s past the last position it had"
+        );
+        // It replays up to 200: as current as the primary was 1 s in.
+        s.observe(t0 + Duration::from_secs(7), Some(300), Some(250));
+        assert!(s.lag_ok(t0 + Duration::from_secs(6), max));
+        assert!(!s.lag_ok(t0 + Duration::from_secs(7), max));
+        // Gone: not usable, whatever the lag was.
+        s.observe(t0 + Duration::from_secs(8), Some(300), None);
+        assert!(!s.lag_ok(t0 + Duration::from_secs(8), max));
+    }
+
+    #[test]
+    fn forgotten_callers_raise_the_floor_for_everyone() {
+        let (mut s, _) = caught_up(0);
+        for n in 0..=MAX_CALLERS as u128 {
+            s.note(caller(n), 10 + n as u64);
+        }
+        assert_eq!(s.writes.len(), MAX_CALLERS);
+        assert!(!s.writes.contains_key(&caller(0)));
+        assert_eq!(s.floor, 10, "the first caller's position");
+        assert_eq!(s.needed(Some(caller(0))), 10, "still held");
+        assert_eq!(s.needed(None), 10);
+    }
+
+    #[test]
+    fn a_write_whose_position_is_unknown_waits_for_a_later_poll() {
+        let (mut s, t0) = caught_up(100);
+        let asked = t0 + Duration::from_secs(1);
+        s.pending.insert(caller(1), asked);
+        assert_eq!(s.needed(Some(caller(1))), u64::MAX, "the primary for now");
+        // A poll that started before the write says nothing about it.
+        s.observe(asked - Duration::from_millis(10), Some(120), Some(120));
+        assert_eq!(s.needed(Some(caller(1))), u64::MAX);
+        // One that started after it read a position at or past its commit.
+        s.observe(asked + Duration::from_millis(10), Some(130), Some(120));
+        assert_eq!(s.needed(Some(caller(1))), 130);
+        s.observe(asked + Duration::from_millis(20), Some(130), Some(130));
+        assert_eq!(s.needed(Some(caller(1))), 0);
     }
 }
