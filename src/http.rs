@@ -388,7 +388,7 @@ async fn graphql_answer(app: &AppState, request: Request) -> Response {
         })
         .collect();
     // A batch with a mutation reads from the primary: its queries see its writes.
-    let writes = batch.iter_mut().any(selects_mutation);
+    let writes = app.replica.is_some() && batch.iter_mut().any(selects_mutation);
     let user = claims.as_ref().map(|c| c.sub);
     let reads = match &app.replica {
         Some(replica) if !writes => match replica.route(user).await {

@@ -195,6 +195,15 @@ async fn pgbouncer_transaction_pooling_answers_as_a_direct_connection() {
     );
     assert_eq!(expected[6]["data"]["task"]["title"], "Through the pooler");
 
+    // The audit writer's connections go through PgBouncer too: Greta's dashboard and
+    // her refused mutation are in the log, as on the direct server.
+    let events = |log: Vec<Value>| {
+        log.iter()
+            .map(|e| (e["operationType"].clone(), e["outcome"].clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(events(pooled.audit_log(2).await), events(direct.audit_log(2).await));
+
     // Many requests at once over two server connections: every one answers in full.
     let want = &expected[8];
     let token = pooled.token(ADA).await;
