@@ -78,12 +78,19 @@ pgbouncer:
 # 127.0.0.1 only, bounded in time. `bench-peer` adds PostGraphile v5 + RLS and the
 # one-statement ceiling (pgbench). Knobs: SCALE, BENCH_DURATION, BENCH_CONNECTIONS, …
 # (see bench/run.py).
-.PHONY: bench bench-peer bench-scale
+.PHONY: bench bench-peer bench-live bench-scale
 
 bench:
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 	$(CARGO) build --release
 	python3 bench/run.py bench
+
+# Event latency from commit to delivery with 1,000 subscribers over two instances
+# (examples/live_latency.rs); prints one JSON line, also kept in bench/out/live.json.
+bench-live:
+	$(CARGO) build --release --bin portal-gateway --example live_latency
+	@mkdir -p bench/out
+	ulimit -n 65536; ./target/release/examples/live_latency | tee bench/out/live.json
 
 bench-peer:
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }

@@ -40,6 +40,27 @@
     ''
   ].join('\n');
 
+  var LIVE_QUERY = [
+    '# Live events of the persona, over graphql-transport-ws at /graphql/ws.',
+    '# Run this as an external persona (Greta), then, in another browser tab,',
+    '# move one of her tasks as Sam:',
+    '#   mutation { updateTask(id: "01900000-0008-7000-8000-000000000104",',
+    '#                         input: { status: DONE }) { status } }',
+    '# The event arrives here, showing what Greta may see of the task now.',
+    '',
+    'subscription Live {',
+    '  portalEvents {',
+    '    id',
+    '    kind',
+    '    occurredAt',
+    '    task { title status dueDate estimatedHours }',
+    '    project { name }',
+    '    invoice { number status total }',
+    '  }',
+    '}',
+    ''
+  ].join('\n');
+
   var root = null;
   var personas = [];
 
@@ -80,12 +101,74 @@
     note.hidden = !text;
   }
 
+  function isSubscription(params) {
+    var query = (params && params.query) || '';
+    var name = params && params.operationName;
+    var pattern = name
+      ? new RegExp('(^|[^\\w])subscription\\s+' + name + '\\b')
+      : /^\s*(#[^\n]*\n\s*)*subscription\b/;
+    return pattern.test(query);
+  }
+
+  // A subscription over graphql-transport-ws, as the observable GraphiQL reads
+  // results from: connection_init with the persona's token, one subscribe, each
+  // `next` shown as it arrives; a close from the server ends it with its reason.
+  function subscribeOverSocket(token, params) {
+    return {
+      subscribe: function (observer) {
+        var scheme = window.location.protocol === 'https:' ? 'wss://' : 'ws://';
+        var socket = new WebSocket(scheme + window.location.host + '/graphql/ws', 'graphql-transport-ws');
+        var done = false;
+        function finish(error) {
+          if (done) return;
+          done = true;
+          if (error) observer.error(error);
+          else observer.complete();
+        }
+        socket.onopen = function () {
+          var payload = token ? { Authorization: 'Bearer ' + token } : {};
+          socket.send(JSON.stringify({ type: 'connection_init', payload: payload }));
+        };
+        socket.onmessage = function (message) {
+          var m = JSON.parse(message.data);
+          if (m.type === 'connection_ack') {
+            socket.send(JSON.stringify({ type: 'subscribe', id: '1', payload: params }));
+          } else if (m.type === 'next') {
+            observer.next(m.payload);
+          } else if (m.type === 'error') {
+            observer.next({ errors: m.payload });
+            finish();
+          } else if (m.type === 'complete') {
+            finish();
+          } else if (m.type === 'ping') {
+            socket.send(JSON.stringify({ type: 'pong' }));
+          }
+        };
+        socket.onclose = function (event) {
+          if (event.code === 1000 || done) return finish();
+          observer.next({ errors: [{ message: 'socket closed: ' + event.code + ' ' + event.reason }] });
+          finish();
+        };
+        return {
+          unsubscribe: function () {
+            done = true;
+            if (socket.readyState === WebSocket.OPEN) {
+              socket.send(JSON.stringify({ type: 'complete', id: '1' }));
+            }
+            socket.close(1000);
+          }
+        };
+      }
+    };
+  }
+
   // A plain fetch-based fetcher. GraphiQL passes the parsed contents of its
   // "Headers" editor as opts.headers; those win over the persona's header so
   // a token can still be pasted by hand.
   function makeFetcher(persona) {
     var token = persona ? persona.token : null;
     return function fetcher(graphQLParams, opts) {
+      if (isSubscription(graphQLParams)) return subscribeOverSocket(token, graphQLParams);
       var headers = {
         'Content-Type': 'application/json',
         Accept: 'application/json'
@@ -132,6 +215,8 @@
         key: key,
         fetcher: makeFetcher(persona),
         defaultQuery: DEFAULT_QUERY,
+        // The second tab: the persona's live events.
+        defaultTabs: [{ query: DEFAULT_QUERY }, { query: LIVE_QUERY }],
         defaultEditorToolsVisibility: false,
         isHeadersEditorEnabled: true,
         shouldPersistHeaders: false

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 mod body;
 mod media;
 mod params;
+mod ws;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -107,6 +108,17 @@ impl AppState {
             metrics = metrics.with_replica(replica.clone());
         }
         let metrics = Arc::new(metrics);
+        // The hub reads each committed event once for all its subscribers, on connections
+        // of its own: not counted with (nor waiting behind) the requests.
+        let hub_pool = crate::db::pool_through(
+            &config.database_url,
+            config.pooler,
+            2,
+            config.acquire_timeout,
+            &StatementCounter::default(),
+        )?;
+        let hub = crate::events::hub::Hub::start(hub_pool, config.live);
+        crate::events::hub::interim_listen(config.listen_url().to_string(), hub.clone());
         let state = AppState {
             metrics,
             rate: RateLimiter::new(rate, rate.in_flight as usize),
@@ -118,7 +130,7 @@ impl AppState {
             requests: AtomicU64::new(0),
             audit,
             documents,
-            hub: Default::default(),
+            hub,
             replica,
         };
         Ok((Arc::new(state), writer))
@@ -145,6 +157,7 @@ pub fn router(state: App) -> Router {
                 },
             )),
         )
+        .route("/graphql/ws", get(ws::upgrade))
         .route(
             "/graphql",
             get(graphql_http)

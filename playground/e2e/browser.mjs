@@ -13,7 +13,9 @@
 // aborted and counted in "blocked" (their URLs go to stderr).
 //
 // Environment: CHROMIUM (default /usr/bin/chromium), E2E_SCREENSHOT (path of
-// a PNG to write), E2E_TIMEOUT_MS (default 60000).
+// a PNG to write), E2E_TIMEOUT_MS (default 60000), E2E_TAB (the editor tab to
+// run, 1-based; default 1), E2E_WAIT_FOR (text the result must come to hold,
+// e.g. an event kind a subscription delivers; default: any response).
 
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -35,6 +37,8 @@ const CHROMIUM_ARGS = [
   '--disable-component-update',
   '--disable-sync',
 ];
+const TAB = Number(process.env.E2E_TAB || 1);
+const WAIT_FOR = process.env.E2E_WAIT_FOR || '';
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 
 let finished = false;
@@ -103,6 +107,7 @@ function readResult(wait) {
       ? cm.CodeMirror.getValue()
       : pane.innerText || '';
   }
+  if (wait && wait.text) return text.includes(wait.text) ? text : false;
   if (wait) return text.includes('"data"') || (text.trim() && text !== wait.before) ? text : false;
   return text;
 }
@@ -184,14 +189,17 @@ async function main() {
     personaLabel = await select.locator('option:checked').textContent();
   }
 
-  // Run the query currently in the editor.
+  // Run the query of the chosen tab.
+  if (TAB > 1) {
+    await page.locator('.graphiql-tab-button').nth(TAB - 1).click({ timeout: remaining() });
+  }
   const before = await page.evaluate(readResult, null);
   if (before.includes('"data"')) {
     throw new Error('result pane already shows data before execution');
   }
   await page.locator('.graphiql-execute-button').first().click({ timeout: remaining() });
   const handle = await page
-    .waitForFunction(readResult, { before }, { timeout: remaining(), polling: 100 })
+    .waitForFunction(readResult, { before, text: WAIT_FOR }, { timeout: remaining(), polling: 100 })
     .catch(async (err) => {
       const text = await page.evaluate(readResult, null).catch(() => '');
       throw new Error(`no response in the result pane (${err.message.split('\n')[0]}); pane: ${text.replace(/\s+/g, ' ').slice(0, 500)}`);

@@ -829,6 +829,105 @@ pub async fn mark_read(
     .await
 }
 
+/// The inbox's events after the event numbered `after`, oldest first: what a client
+/// resuming a subscription missed.
+pub async fn inbox_after(
+    conn: &mut AsyncPgConnection,
+    scope: &Inbox,
+    after: i64,
+    limit: i64,
+) -> QueryResult<Vec<PortalEvent>> {
+    inbox(
+        format!(
+            "SELECT e.* FROM portal_events e WHERE {} AND e.seq > $18 ORDER BY e.seq LIMIT $19",
+            inbox_condition()
+        ),
+        scope,
+    )
+    .bind::<BigInt, _>(after)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await
+}
+
+/// Whether the event `id` is in the inbox now: whether it reaches its owner.
+pub async fn inbox_holds(conn: &mut AsyncPgConnection, scope: &Inbox, id: Uuid) -> QueryResult<bool> {
+    let c: Count = inbox(
+        format!(
+            "SELECT count(*) AS n FROM portal_events e WHERE {} AND e.id = $18",
+            inbox_condition()
+        ),
+        scope,
+    )
+    .bind::<SqlUuid, _>(id)
+    .get_result(conn)
+    .await?;
+    Ok(c.n > 0)
+}
+
+/// The number of the workspace's event `id`, while it is kept.
+pub async fn event_seq(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    id: Uuid,
+) -> QueryResult<Option<i64>> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = BigInt)]
+        seq: i64,
+    }
+    let row: Option<Row> = prepared("SELECT seq FROM portal_events WHERE id = $1 AND workspace_id = $2")
+        .bind::<SqlUuid, _>(id)
+        .bind::<SqlUuid, _>(workspace_id)
+        .get_result(conn)
+        .await
+        .optional()?;
+    Ok(row.map(|r| r.seq))
+}
+
+/// One event, as committed.
+pub async fn event(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<PortalEvent>> {
+    prepared("SELECT * FROM portal_events WHERE id = $1")
+        .bind::<SqlUuid, _>(id)
+        .get_result(conn)
+        .await
+        .optional()
+}
+
+/// Every workspace's events after the number `after`, oldest first: what an instance
+/// whose listener was down missed.
+pub async fn events_after(
+    conn: &mut AsyncPgConnection,
+    after: i64,
+    limit: i64,
+) -> QueryResult<Vec<PortalEvent>> {
+    prepared("SELECT * FROM portal_events WHERE seq > $1 ORDER BY seq LIMIT $2")
+        .bind::<BigInt, _>(after)
+        .bind::<BigInt, _>(limit)
+        .load(conn)
+        .await
+}
+
+/// The number of the latest committed event (0 when there is none).
+pub async fn last_event_seq(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
+    let c: Count = prepared("SELECT coalesce(max(seq), 0) AS n FROM portal_events")
+        .get_result(conn)
+        .await?;
+    Ok(c.n)
+}
+
+/// Drops events that happened before `before` (the inbox's retention), with their read
+/// marks; answers how many.
+pub async fn sweep_events(
+    conn: &mut AsyncPgConnection,
+    before: chrono::DateTime<chrono::Utc>,
+) -> QueryResult<usize> {
+    sql_query("DELETE FROM portal_events WHERE occurred_at < $1")
+        .bind::<diesel::sql_types::Timestamptz, _>(before)
+        .execute(conn)
+        .await
+}
+
 // ---------------------------------------------------------------- admin, setup
 
 pub async fn run_sql(conn: &mut AsyncPgConnection, sql: &str) -> QueryResult<()> {

@@ -29,7 +29,7 @@ mod viewer;
 use std::sync::Arc;
 
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
+use async_graphql::{Context, MergedObject, Schema};
 
 pub use errors::{Execution, server_error, with_code as errors_with_code};
 
@@ -41,7 +41,10 @@ use crate::db::DbPool;
 use crate::error::{AuthFailure, Error, Result};
 use loaders::Fetch;
 
-pub type PortalSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+pub type PortalSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
+
+pub(crate) use notifications::inbox;
+pub use notifications::{Delivery, Start, SubscriptionRoot};
 
 /// Reads. Every list and lookup answers only what the caller may see: records out of their
 /// scope do not exist, fields not granted are `null` (see docs/permissions.md).
@@ -70,7 +73,7 @@ pub struct MutationRoot(
 );
 
 pub fn build_schema(limits: Limits) -> PortalSchema {
-    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
+    Schema::build(QueryRoot::default(), MutationRoot::default(), SubscriptionRoot)
         // One extension: each registered one costs every field a link (see pipeline).
         .extension(pipeline::Pipeline::new(limits))
         .data(limits)
@@ -148,6 +151,59 @@ pub async fn execute(
         sink.record(audit.event(&outcome(r), audit.returned_ids())).await;
     }
     response
+}
+
+/// Runs one step of a subscription (docs/api.md#subscriptions) for `caller`, audited
+/// like a request: its start, with [`Start`] in `step`, which checks the document and
+/// `after` and answers nothing when they pass; or the delivery of one event, with
+/// [`Delivery`], decided with the grants of `caller` as they are now.
+pub async fn run_live(
+    schema: &PortalSchema,
+    caller: (Arc<Access>, Identity),
+    pool: &DbPool,
+    sink: &AuditSink,
+    mut request: async_graphql::Request,
+    step: impl std::any::Any + Send + Sync,
+) -> Option<async_graphql::Response> {
+    use futures_util::StreamExt;
+    let access = caller.0.clone();
+    let audit = RequestAudit::of(
+        &access,
+        &request.query,
+        request.operation_name.as_deref(),
+        &request.variables,
+    )
+    .map(Arc::new);
+    let batches = batches::Batches::default();
+    let loader = DataLoader::new(Fetch::new(pool.clone(), Some(access)), batches.spawner())
+        .delay(std::time::Duration::ZERO)
+        .max_batch_size(usize::MAX);
+    request.data.insert(RequestState {
+        caller: Some(caller),
+        pool: pool.clone(),
+        primary: pool.clone(),
+        audit: audit.clone(),
+        audit_sink: sink.clone(),
+    });
+    request.data.insert(loader);
+    request.data.insert(step);
+    let mut answers = schema.execute_stream(request);
+    let response = within_time(
+        schema,
+        batches
+            .drive(async { async_graphql::BatchResponse::Single(answers.next().await.unwrap_or_default()) }),
+        None,
+    )
+    .await;
+    let async_graphql::BatchResponse::Single(mut response) = response else {
+        return None;
+    };
+    response.errors.iter_mut().for_each(errors_with_code);
+    if let Some(audit) = audit {
+        sink.record(audit.event(&outcome(&response), audit.returned_ids()))
+            .await;
+    }
+    (response.data != async_graphql::Value::Null || !response.errors.is_empty()).then_some(response)
 }
 
 /// The batch's answer, or when it runs past `request_timeout`, one `TIMEOUT` error and

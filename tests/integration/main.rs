@@ -20,6 +20,7 @@ mod fuzz;
 mod hiding;
 mod http;
 mod limits;
+mod live;
 mod metrics;
 mod model;
 mod notifications;

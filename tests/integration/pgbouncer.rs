@@ -202,7 +202,10 @@ async fn pgbouncer_transaction_pooling_answers_as_a_direct_connection() {
             .map(|e| (e["operationType"].clone(), e["outcome"].clone()))
             .collect::<Vec<_>>()
     };
-    assert_eq!(events(pooled.audit_log(2).await), events(direct.audit_log(2).await));
+    assert_eq!(
+        events(pooled.audit_log(2).await),
+        events(direct.audit_log(2).await)
+    );
 
     // Many requests at once over two server connections: every one answers in full.
     let want = &expected[8];

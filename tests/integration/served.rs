@@ -138,3 +138,53 @@ async fn the_playground_runs_a_query_as_a_persona_in_a_headless_browser_offline(
     // Greta's view of her projects, through the persona's token.
     assert_eq!(result["data"]["projects"]["totalCount"], 3, "{result}");
 }
+
+/// The playground's second tab subscribes to the persona's live events over the
+/// WebSocket: as Greta in headless Chromium, an event arrives when Sam moves her task.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_playground_shows_greta_an_event_when_sam_moves_her_task() {
+    let app = TestApp::with(Default::default(), true).await;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/playground/e2e/browser.mjs");
+    let base = app.base.clone();
+    let browser = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .args([script, &base, "greta@globex.example"])
+            .env("E2E_TAB", "2")
+            .env("E2E_WAIT_FOR", "TASK_STATUS_CHANGED")
+            .output()
+            .expect("node runs (make test installs Chromium and the playground packages)")
+    });
+    // The page subscribes when it is ready: move the task until the browser saw it.
+    let task = app.id_of("tasks", "title", "Write launch copy").await;
+    let mut statuses = ["DONE", "OPEN"].into_iter().cycle();
+    while !browser.is_finished() {
+        let status = statuses.next().unwrap();
+        app.query_vars(
+            "sam@acme.example",
+            &format!(
+                "mutation($t: ID!) {{ updateTask(id: $t, input: {{ status: {status} }}) {{ status }} }}"
+            ),
+            serde_json::json!({ "t": task }),
+        )
+        .await;
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    let out = browser.await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(report["blocked"], 0, "{report}");
+    let result: serde_json::Value = serde_json::from_str(report["result"].as_str().unwrap()).unwrap();
+    let event = &result["data"]["portalEvents"];
+    assert_eq!(event["kind"], "TASK_STATUS_CHANGED", "{result}");
+    assert_eq!(event["task"]["title"], "Write launch copy");
+    assert_eq!(
+        event["task"]["estimatedHours"],
+        serde_json::Value::Null,
+        "hidden from Greta"
+    );
+}
