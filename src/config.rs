@@ -142,6 +142,15 @@ impl Config {
     pub fn listen_url(&self) -> &str {
         self.database_listen_url.as_deref().unwrap_or(&self.database_url)
     }
+
+    /// A direct connection to the primary, for work that needs a session of its own
+    /// (migrations, the seed): `DATABASE_LISTEN_URL` behind a pooler, else `DATABASE_URL`.
+    pub fn direct_url(&self) -> &str {
+        match self.pooler {
+            Pooler::PgBouncer => self.listen_url(),
+            Pooler::None => &self.database_url,
+        }
+    }
 }
 
 /// An identity provider whose RS256 / ES256 tokens are verified against its JWKS
