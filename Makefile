@@ -7,7 +7,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 BIN := target/debug/portal-gateway
 
-.PHONY: run reset-demo build test lint schema playground chromium http-audit clients fuzz
+.PHONY: run reset-demo build test lint schema playground chromium http-audit clients fuzz pgbouncer
 
 build: playground
 	$(CARGO) build
@@ -25,7 +25,7 @@ reset-demo: build
 	export DATABASE_URL=$$url; \
 	$(BIN) migrate && $(BIN) seed demo --reset
 
-test: lint playground chromium http-audit clients
+test: lint playground chromium http-audit clients pgbouncer
 	@admin=$$(scripts/pg-url.sh); \
 	if $(CARGO) nextest --version >/dev/null 2>&1; then \
 	  DATABASE_URL=$$admin $(CARGO) nextest run --no-fail-fast; \
@@ -69,13 +69,18 @@ http-audit:
 clients:
 	@test tests/clients/node_modules/.package-lock.json -nt tests/clients/package-lock.json || npm ci --prefix tests/clients --no-audit --no-fund
 
+# PgBouncer (the distribution's), started in transaction pooling mode by the integration
+# tests in tests/integration/pgbouncer.rs and by `bench/run.py` with BENCH_POOLER=pgbouncer.
+pgbouncer:
+	@command -v pgbouncer >/dev/null || test -x /usr/sbin/pgbouncer || { apt-get update -qq && apt-get install -y -qq pgbouncer >/dev/null; }
+
 # Benchmarks of issue 5 (figures in BENCHMARKS.md): the portal dashboard under load on
 # 127.0.0.1 only, bounded in time. `bench-peer` adds PostGraphile v5 + RLS and the
 # one-statement ceiling (pgbench). `bench-cache` runs the external dashboard with
 # GRANTS_CACHE=false then true; `bench-propagation` changes a role through one gateway
 # and times until another shows it. Knobs: SCALE, BENCH_DURATION, BENCH_CONNECTIONS, …
 # (see bench/run.py).
-.PHONY: bench bench-peer bench-live bench-cache bench-propagation
+.PHONY: bench bench-peer bench-live bench-cache bench-propagation bench-scale
 
 bench:
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
@@ -104,3 +109,10 @@ bench-propagation:
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 	$(CARGO) build --release
 	python3 bench/run.py propagation
+
+# The dashboard on a private primary under target/bench-scale: directly, with reads on its
+# streaming replica, and through PgBouncer (BENCH_SCALE_RUNS picks; see bench/run.py).
+bench-scale: pgbouncer
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+	$(CARGO) build --release
+	python3 bench/run.py scale

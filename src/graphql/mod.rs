@@ -93,7 +93,10 @@ pub fn sdl_of(schema: &PortalSchema) -> String {
 /// What one request carries: the caller (absent when anonymous) and its loader.
 pub struct RequestState {
     pub caller: Option<(Arc<Access>, Identity)>,
+    /// Where this operation reads: the replica, or the primary (docs/operations.md#read-replica).
     pub pool: DbPool,
+    /// Where writes go.
+    pub primary: DbPool,
     /// The audit of this operation (external callers and previews only).
     pub audit: Option<Arc<RequestAudit>>,
     /// Where events go that are not written in a mutation's own transaction.
@@ -101,11 +104,13 @@ pub struct RequestState {
 }
 
 /// Runs a batch of operations for one caller, each with its own loader, whose batches
-/// run on this task (see [`batches`]), and audits each operation that needs it.
+/// run on this task (see [`batches`]), and audits each operation that needs it. Writes
+/// go to `pool`, reads to `reads` (the same pool, or a replica for a batch of queries).
 pub async fn execute(
     schema: &PortalSchema,
     caller: Option<(Arc<Access>, Identity)>,
     pool: &DbPool,
+    reads: &DbPool,
     sink: &AuditSink,
     mut batch: async_graphql::BatchRequest,
 ) -> async_graphql::BatchResponse {
@@ -122,12 +127,13 @@ pub async fn execute(
             .and_then(|a| RequestAudit::of(a, &op.query, op.operation_name.as_deref(), &op.variables))
             .map(Arc::new);
         audits.push(audit.clone());
-        let loader = DataLoader::new(Fetch::new(pool.clone(), access), batches.spawner())
+        let loader = DataLoader::new(Fetch::new(reads.clone(), access), batches.spawner())
             .delay(std::time::Duration::ZERO)
             .max_batch_size(usize::MAX);
         op.data.insert(RequestState {
             caller: caller.clone(),
-            pool: pool.clone(),
+            pool: reads.clone(),
+            primary: pool.clone(),
             audit,
             audit_sink: sink.clone(),
         });
@@ -175,6 +181,7 @@ pub async fn run_live(
     request.data.insert(RequestState {
         caller: Some(caller),
         pool: pool.clone(),
+        primary: pool.clone(),
         audit: audit.clone(),
         audit_sink: sink.clone(),
     });
@@ -247,8 +254,12 @@ pub trait ContextExt {
     fn access(&self) -> Result<&Arc<Access>>;
     fn identity(&self) -> Result<&Identity>;
     fn loader(&self) -> &DataLoader<Fetch>;
-    /// For root lists that run their own page and count queries.
+    /// For root lists that run their own page and count queries: where this operation
+    /// reads (a replica for a batch of queries when one is configured and has caught up
+    /// with the caller, docs/operations.md#read-replica; the primary in a mutation).
     fn pool(&self) -> Result<&DbPool>;
+    /// Where writes go: a mutation's transaction.
+    fn primary(&self) -> Result<&DbPool>;
     fn limits(&self) -> Limits;
     /// The audit of this operation, when it is audited.
     fn audit(&self) -> Option<&Arc<RequestAudit>>;
@@ -284,6 +295,12 @@ impl ContextExt for Context<'_> {
     fn pool(&self) -> Result<&DbPool> {
         self.data_opt::<RequestState>()
             .map(|s| &s.pool)
+            .ok_or(Error::Unauthenticated(AuthFailure::MissingToken))
+    }
+
+    fn primary(&self) -> Result<&DbPool> {
+        self.data_opt::<RequestState>()
+            .map(|s| &s.primary)
             .ok_or(Error::Unauthenticated(AuthFailure::MissingToken))
     }
 

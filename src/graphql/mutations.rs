@@ -35,7 +35,7 @@ impl<'a> Tx<'a> {
             }
             return Err(err);
         }
-        let mut conn = ctx.pool()?.get().await?;
+        let mut conn = ctx.primary()?.get().await?;
         writes::begin(&mut conn).await?;
         Ok(Tx {
             conn: Some(conn),

@@ -342,9 +342,11 @@ impl Session {
         let caller = self.caller().await?;
         if !is_subscription(&payload) {
             // A query or mutation over the socket: one answer, then `complete`.
+            // Over the socket everything reads from the primary (docs/operations.md#read-replica).
             let response = graphql::execute(
                 &self.app.schema,
                 Some(caller),
+                &self.app.pool,
                 &self.app.pool,
                 &self.app.audit,
                 async_graphql::BatchRequest::Single(request),

@@ -26,6 +26,7 @@ use prometheus_client::registry::Registry;
 pub use operation::OperationRecord;
 
 use crate::audit::AuditSink;
+use crate::db::replica::{Replica, Route};
 use crate::db::{DbPool, StatementCounter};
 use std::sync::Arc;
 
@@ -41,6 +42,11 @@ struct RequestLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PoolLabels {
     state: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ServerLabels {
+    server: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -69,6 +75,31 @@ struct Sources {
 impl std::fmt::Debug for Sources {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Sources")
+    }
+}
+
+/// Where requests read: `portal_reads_total{server}`.
+struct Reads(Arc<Replica>);
+
+impl std::fmt::Debug for Reads {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Reads")
+    }
+}
+
+impl Collector for Reads {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let mut family = encoder.encode_descriptor(
+            "portal_reads",
+            "GraphQL requests by the server their reads went to: replica or primary",
+            None,
+            MetricType::Counter,
+        )?;
+        for (server, route) in [("replica", Route::Replica), ("primary", Route::Primary)] {
+            ConstCounter::new(self.0.routed(route))
+                .encode(family.encode_family(&ServerLabels { server })?)?;
+        }
+        Ok(())
     }
 }
 
@@ -180,6 +211,13 @@ impl Metrics {
         for &limit in &report.refusals {
             self.refusals.get_or_create(&LimitLabels { limit }).inc();
         }
+    }
+
+    /// Counts where requests read (docs/operations.md#read-replica), when a replica is
+    /// configured.
+    pub fn with_replica(mut self, replica: Arc<Replica>) -> Metrics {
+        self.registry.register_collector(Box::new(Reads(replica)));
+        self
     }
 
     /// The exposition (OpenMetrics text, which Prometheus reads).

@@ -99,14 +99,15 @@ pub struct TestApp {
     /// The metrics listener's base URL (a port of its own, as `METRICS_ADDR` gives).
     pub metrics_base: String,
     pub database: String,
+    /// Whether `database` was made on the server's PostgreSQL for this test (and is
+    /// dropped with it).
+    owned: bool,
     pub url: String,
     pub http: reqwest::Client,
     tokens: Tokens,
     statements: StatementCounter,
     pub server: tokio::task::JoinHandle<()>,
     metrics_server: tokio::task::JoinHandle<()>,
-    /// Whether dropping this server drops the database (not for a server [`TestApp::beside`] another).
-    owns_database: bool,
 }
 
 impl TestApp {
@@ -157,7 +158,7 @@ impl TestApp {
             .unwrap();
         let url = url_for(&database);
         let served_from = server_url(&url);
-        TestApp::serve(database, url, served_from, limits, dev_mode, configure, true).await
+        TestApp::serve(database, true, url, served_from, limits, dev_mode, configure).await
     }
 
     /// A second server with its own state, pool and listener over the same database, as
@@ -171,27 +172,43 @@ impl TestApp {
         let url = self.url.clone();
         TestApp::serve(
             self.database.clone(),
+            false,
             url.clone(),
             url,
             Limits::default(),
             false,
             configure,
-            false,
         )
         .await
     }
 
+    /// A server over a database the test made itself at `url` (e.g. on a cluster of its
+    /// own, which it removes), its configuration adjusted by `configure`: its pools
+    /// follow `database_url` and `pooler` as configured.
+    pub async fn over(url: &str, configure: impl FnOnce(&mut Config)) -> TestApp {
+        TestApp::serve(
+            String::new(),
+            false,
+            url.to_string(),
+            url.to_string(),
+            Limits::default(),
+            false,
+            configure,
+        )
+        .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
     async fn serve(
         database: String,
+        owned: bool,
         url: String,
         served_from: String,
         limits: Limits,
         dev_mode: bool,
         configure: impl FnOnce(&mut Config),
-        owns_database: bool,
     ) -> TestApp {
         let statements = StatementCounter::default();
-        let pool = db::pool(&served_from, 8, std::time::Duration::from_secs(3), &statements).unwrap();
         let mut config = Config {
             database_url: served_from,
             jwt_secret: Some(Secret(SECRET.into())),
@@ -207,12 +224,21 @@ impl TestApp {
             apq_cache_bytes: 8 << 20,
             cors_allowed_origins: Vec::new(),
             database_read_url: None,
+            read_max_lag: std::time::Duration::from_secs(5),
             database_listen_url: None,
             pooler: Default::default(),
             grants_cache: true,
             live: Default::default(),
         };
         configure(&mut config);
+        let pool = db::pool_through(
+            &config.database_url,
+            config.pooler,
+            8,
+            std::time::Duration::from_secs(3),
+            &statements,
+        )
+        .unwrap();
         let (state, _audit) = AppState::new(config, pool, statements.clone()).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -231,6 +257,7 @@ impl TestApp {
         TestApp {
             base,
             metrics_base,
+            owned,
             database,
             url,
             http: reqwest::Client::new(),
@@ -238,7 +265,6 @@ impl TestApp {
             statements,
             server,
             metrics_server,
-            owns_database,
         }
     }
 
@@ -408,7 +434,7 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         self.server.abort();
         self.metrics_server.abort();
-        if !self.owns_database {
+        if !self.owned {
             return;
         }
         let database = self.database.clone();
