@@ -26,6 +26,7 @@ Environment knobs (all optional):
     PEER_POOL_SIZE=16    PostGraphile's pool
     BENCH_GRANTS_CACHE   the gateway's GRANTS_CACHE (its own default, true, when unset)
     BENCH_CHANGES=200    changes measured by `propagation`
+    BENCH_GATEWAY        the gateway binary (target/release/portal-gateway)
     BENCH_QUIET_WAIT=0   seconds to wait, before each measurement, for other work on a
                          shared machine to stop (each run reports the CPU others used)
     BENCH_GATEWAY        the binary to measure (target/release/portal-gateway)
@@ -952,7 +953,7 @@ def main() -> None:
         sys.exit(__doc__)
     if not GATEWAY.exists():
         sys.exit(f"bench: {GATEWAY} is missing: run `cargo build --release` (make bench does)")
-    if not shutil.which("wrk"):
+    if mode != "propagation" and not shutil.which("wrk"):
         sys.exit("bench: wrk is missing (apt-get install -y wrk; make bench does)")
     if mode == "peer" and not PEER_NODE.exists():
         sys.exit("bench: bench/peer/node_modules is missing (npm ci --prefix bench/peer; make bench-peer does)")
