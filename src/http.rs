@@ -116,7 +116,7 @@ impl AppState {
             config.acquire_timeout,
             &StatementCounter::default(),
         )?;
-        let hub = crate::events::hub::Hub::start(hub_pool, config.live);
+        let hub = crate::events::hub::Hub::start(hub_pool, config.live, config.pool_size.div_ceil(2));
         let grants = Arc::new(auth::cache::GrantsCache::new(config.grants_cache));
         let listener = crate::events::listener::spawn(config.listen_url(), grants.clone(), hub.clone());
         let mut metrics = crate::metrics::Metrics::new(pool.clone(), audit.clone(), statements.clone())

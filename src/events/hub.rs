@@ -46,6 +46,10 @@ pub struct Hub {
 
 struct Inner {
     signals: mpsc::UnboundedSender<Signal>,
+    /// Deliveries that may use the request pool at once (the rest wait their turn, in
+    /// order, holding no connection): a burst of events for many subscribers never
+    /// takes every pooled connection from requests.
+    deliveries: Arc<tokio::sync::Semaphore>,
     queue_events: usize,
     connections: Mutex<Connections>,
 }
@@ -65,11 +69,12 @@ struct Registered {
 
 impl Hub {
     /// A hub whose task reads events through `pool` and drops those older than the
-    /// retention of `live`.
-    pub fn start(pool: DbPool, live: Live) -> Hub {
+    /// retention of `live`; at most `deliveries` deliveries run at once.
+    pub fn start(pool: DbPool, live: Live, deliveries: usize) -> Hub {
         let (signals, received) = mpsc::unbounded_channel();
         let inner = Arc::new(Inner {
             signals,
+            deliveries: Arc::new(tokio::sync::Semaphore::new(deliveries.max(1))),
             queue_events: live.queue_events.max(1),
             connections: Mutex::default(),
         });
@@ -103,6 +108,11 @@ impl Hub {
             id,
             controls,
         }
+    }
+
+    /// A turn to deliver (and decide) one event, or to start a subscription.
+    pub async fn turn(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.inner.deliveries.clone().acquire_owned().await.ok()
     }
 
     /// How many connections this instance holds.

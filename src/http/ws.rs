@@ -222,7 +222,7 @@ impl Session {
             .map_err(|f| forbidden(f.reason()))?;
         let (access, _) = decide(app, &claims)
             .await
-            .map_err(|_| Closing::new(1011, "the database is unavailable; try again shortly"))?
+            .map_err(|_| unavailable())?
             .ok_or_else(|| forbidden(AuthFailure::AccessRevoked.reason()))?;
         let workspace_id = access.caller().workspace_id();
         let user_id = claims.sub;
@@ -312,10 +312,7 @@ impl Session {
                 4403,
                 format!("Forbidden: {}", AuthFailure::AccessRevoked.reason()),
             )),
-            Err(_) => Err(Closing::new(
-                1011,
-                "the database is unavailable; try again shortly",
-            )),
+            Err(_) => Err(unavailable()),
         }
     }
 
@@ -419,23 +416,19 @@ impl Session {
                         .await
                 }
                 Err(_) => {
-                    return Err(Closing::new(
-                        1011,
-                        "the database is unavailable; try again shortly",
-                    ));
+                    return Err(unavailable());
                 }
             };
             let Ok(batch) = batch else {
-                return Err(Closing::new(
-                    1011,
-                    "the database is unavailable; try again shortly",
-                ));
+                return Err(unavailable());
             };
             let done = (batch.len() as i64) < REPLAY_BATCH;
             for event in batch {
-                let event = Arc::new(event);
-                self.send_event(sink, id, subscription, caller.clone(), event)
-                    .await?;
+                let response = {
+                    let _turn = self.app.hub.turn().await;
+                    self.render(subscription, caller.clone(), Arc::new(event)).await
+                };
+                self.send_response(sink, id, response).await?;
             }
             if done {
                 return Ok(());
@@ -470,47 +463,37 @@ impl Session {
         if event.seq <= subscription.last_seq {
             return Ok(());
         }
-        let caller = self.caller().await?;
-        let Some(inbox) = graphql::inbox(&caller.0) else {
-            return Ok(());
-        };
-        let reaches = match self.app.pool.get().await {
-            Ok(mut conn) => crate::db::queries::inbox_holds(&mut conn, &inbox, event.id).await,
-            Err(_) => {
-                return Err(Closing::new(
-                    1011,
-                    "the database is unavailable; try again shortly",
-                ));
-            }
-        };
-        match reaches {
-            Ok(true) => self.send_event(sink, id, subscription, caller, event).await,
-            Ok(false) => {
+        let response = {
+            // The turn covers the database work, never the send to a slow socket.
+            let _turn = self.app.hub.turn().await;
+            let caller = self.caller().await?;
+            let Some(inbox) = graphql::inbox(&caller.0) else {
+                return Ok(());
+            };
+            let mut conn = self.app.pool.get().await.map_err(|_| unavailable())?;
+            let reaches = crate::db::queries::inbox_holds(&mut conn, &inbox, event.id)
+                .await
+                .map_err(|_| unavailable())?;
+            drop(conn);
+            if !reaches {
                 subscription.last_seq = event.seq;
-                Ok(())
+                return Ok(());
             }
-            Err(_) => Err(Closing::new(
-                1011,
-                "the database is unavailable; try again shortly",
-            )),
-        }
+            self.render(subscription, caller, event).await
+        };
+        self.send_response(sink, id, response).await
     }
 
-    /// Resolves `event` as the subscription's document asks, for `caller`, and sends it.
-    async fn send_event(
+    /// Resolves `event` as the subscription's document asks, for `caller`.
+    async fn render(
         &self,
-        sink: &mut Sink,
-        id: &str,
         subscription: &mut Subscription,
         caller: (Arc<Access>, Identity),
         event: Event,
-    ) -> Result<(), Closing> {
+    ) -> Option<async_graphql::Response> {
         subscription.last_seq = subscription.last_seq.max(event.seq);
-        let Ok(request) = serde_json::from_value::<async_graphql::Request>(subscription.payload.clone())
-        else {
-            return Ok(());
-        };
-        let response = graphql::run_live(
+        let request = serde_json::from_value::<async_graphql::Request>(subscription.payload.clone()).ok()?;
+        graphql::run_live(
             &self.app.schema,
             caller,
             &self.app.pool,
@@ -518,12 +501,24 @@ impl Session {
             request,
             Delivery(event),
         )
-        .await;
+        .await
+    }
+
+    async fn send_response(
+        &self,
+        sink: &mut Sink,
+        id: &str,
+        response: Option<async_graphql::Response>,
+    ) -> Result<(), Closing> {
         let Some(response) = response else { return Ok(()) };
         send(sink, next_message(id, &response))
             .await
             .map_err(|_| Closing::new(1000, "closed"))
     }
+}
+
+fn unavailable() -> Closing {
+    Closing::new(1011, "the database is unavailable; try again shortly")
 }
 
 /// The caller a verified token names, judged now (through the fenced grants cache, as
