@@ -249,6 +249,7 @@ impl Session {
                 control = self.live.controls.recv() => match control {
                     Some(Control::Close(code, reason)) => return Some(Closing::new(code, reason)),
                     Some(Control::Recheck) | None => {
+                        let _turn = self.app.hub.turn().await;
                         if let Err(closing) = self.caller().await {
                             return Some(closing);
                         }
