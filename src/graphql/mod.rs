@@ -16,7 +16,6 @@ pub mod loaders;
 mod mutations;
 mod node;
 mod notifications;
-mod ordering;
 pub mod persisted;
 mod pipeline;
 mod projects;
