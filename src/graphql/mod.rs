@@ -115,7 +115,7 @@ pub async fn execute(
         let access = caller.as_ref().map(|(a, _)| a.clone());
         let audit = access
             .as_deref()
-            .and_then(|a| RequestAudit::of(a, &op.query, op.operation_name.as_deref(), &op.variables))
+            .and_then(|a| RequestAudit::of(a, op))
             .map(Arc::new);
         audits.push(audit.clone());
         let loader = DataLoader::new(Fetch::new(pool.clone(), access), batches.spawner())
