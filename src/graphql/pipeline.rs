@@ -11,10 +11,10 @@
 //! - once parsed, before validation: the document limits (`limits`), then the required
 //!   variables (`errors`);
 //! - after validation: an automatic persisted query is remembered (`persisted`);
-//! - around execution: the start is noted (`errors::Execution`); every field is charged
-//!   to the response budget (`response_size`); the answer is checked against the budget,
-//!   and its errors put in query order (`errors`); its data is in selection order already
-//!   (async-graphql as patched in `vendor/async-graphql`, see its PATCH.md);
+//! - around execution: the start is noted (`errors::Execution`); every object and list
+//!   is charged to the response budget (`response_size`); the answer is checked against
+//!   the budget, and its errors put in query order (`errors`); its data is in selection
+//!   order already (async-graphql as patched in `vendor/async-graphql`, see its PATCH.md);
 //! - last: every error gets its code (`errors`), and the metrics record its outcome.
 
 use std::sync::Arc;
@@ -117,5 +117,11 @@ impl Extension for Steps {
         next: NextResolve<'_>,
     ) -> ServerResult<Option<Value>> {
         self.budget.resolve(ctx, info, next).await
+    }
+
+    /// Only fields with a selection set: leaves and list items skip the extension (the
+    /// budget charges their bytes with the object or list that holds them).
+    fn resolve_every_field(&self) -> bool {
+        false
     }
 }

@@ -445,6 +445,15 @@ pub trait Extension: Sync + Send + 'static {
     ) -> ServerResult<Option<Value>> {
         next.run(ctx, info).await
     }
+
+    /// Whether [`Extension::resolve`] is called for every field, list items included
+    /// (the default), or only for fields that have a selection set (objects, interfaces,
+    /// unions and lists of them). When no extension of a request asks for every field,
+    /// leaf fields and list items resolve without the per-field chain, as they do
+    /// without extensions. (portal-gateway patch, see PATCH.md.)
+    fn resolve_every_field(&self) -> bool {
+        true
+    }
 }
 
 /// Extension factory
@@ -459,6 +468,7 @@ pub trait ExtensionFactory: Send + Sync + 'static {
 #[doc(hidden)]
 pub struct Extensions {
     extensions: Vec<Arc<dyn Extension>>,
+    every_field: bool,
     schema_env: SchemaEnv,
     session_data: Arc<Data>,
     query_data: Option<Arc<Data>>,
@@ -471,8 +481,10 @@ impl Extensions {
         schema_env: SchemaEnv,
         session_data: Arc<Data>,
     ) -> Self {
+        let extensions: Vec<Arc<dyn Extension>> = extensions.into_iter().collect();
         Extensions {
-            extensions: extensions.into_iter().collect(),
+            every_field: extensions.iter().any(|e| e.resolve_every_field()),
+            extensions,
             schema_env,
             session_data,
             query_data: None,
@@ -487,6 +499,13 @@ impl Extensions {
     #[inline]
     pub(crate) fn is_empty(&self) -> bool {
         self.extensions.is_empty()
+    }
+
+    /// Whether a field without a selection set, or a list item, goes through the
+    /// extensions' `resolve` (see [`Extension::resolve_every_field`]).
+    #[inline]
+    pub(crate) fn resolve_leaf(&self) -> bool {
+        self.every_field
     }
 
     #[inline]
