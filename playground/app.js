@@ -168,6 +168,11 @@
   function makeFetcher(persona) {
     var token = persona ? persona.token : null;
     return function fetcher(graphQLParams, opts) {
+      // Just after a switch of tabs GraphiQL may still name the other tab's operation.
+      var name = graphQLParams && graphQLParams.operationName;
+      if (name && !new RegExp('(query|mutation|subscription)\\s+' + name + '\\b').test(graphQLParams.query || '')) {
+        graphQLParams = Object.assign({}, graphQLParams, { operationName: null });
+      }
       if (isSubscription(graphQLParams)) return subscribeOverSocket(token, graphQLParams);
       var headers = {
         'Content-Type': 'application/json',

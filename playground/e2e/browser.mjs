@@ -75,7 +75,11 @@ async function finish(report, code) {
   process.stdout.write(JSON.stringify(report) + '\n', () => process.exit(code));
 }
 
-function fail(err) {
+async function fail(err) {
+  if (SCREENSHOT && context) {
+    const page = context.pages()[0];
+    if (page) await page.screenshot({ path: SCREENSHOT }).catch(() => {});
+  }
   const error = err && err.message ? err.message.split('\n')[0] : String(err);
   return finish({ ok: false, error, blocked: blockedUrls.length }, 1);
 }

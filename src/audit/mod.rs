@@ -52,17 +52,18 @@ pub struct RequestAudit {
 
 impl RequestAudit {
     /// The audit of one operation, for external callers and previews; `None` for staff.
-    pub fn of(
-        access: &Access,
-        query: &str,
-        operation_name: Option<&str>,
-        variables: &Variables,
-    ) -> Option<RequestAudit> {
+    /// The document is parsed here once and kept in the request, where execution and
+    /// the other steps find it.
+    pub fn of(access: &Access, request: &mut async_graphql::Request) -> Option<RequestAudit> {
         let (external_user_id, account_id) = match access.caller() {
             Caller::External { id, account_id, .. } => ((!id.is_nil()).then_some(*id), Some(*account_id)),
             Caller::Staff { .. } => return None,
         };
-        let (operation_type, operation_name, root_fields) = operation(query, operation_name, variables);
+        let name = request.operation_name.clone();
+        let variables = std::mem::take(&mut request.variables);
+        let (operation_type, operation_name, root_fields) =
+            operation(request.parsed_query().ok(), name.as_deref(), &variables);
+        request.variables = variables;
         Some(RequestAudit {
             workspace_id: access.caller().workspace_id(),
             external_user_id,
@@ -84,7 +85,9 @@ impl RequestAudit {
         operation_name: Option<&str>,
         variables: &Variables,
     ) -> RequestAudit {
-        let (operation_type, operation_name, root_fields) = operation(query, operation_name, variables);
+        let doc = async_graphql::parser::parse_query(query).ok();
+        let (operation_type, operation_name, root_fields) =
+            operation(doc.as_ref(), operation_name, variables);
         RequestAudit {
             workspace_id: who.workspace_id,
             external_user_id: who.external_user_id,
@@ -173,15 +176,15 @@ pub fn selected_operation<'a>(
 /// The type, name and root fields of the operation a request runs (a query that does
 /// not parse, or names no operation it has, is recorded as a query with no root fields).
 fn operation(
-    query: &str,
+    doc: Option<&ExecutableDocument>,
     name: Option<&str>,
     variables: &Variables,
 ) -> (&'static str, Option<String>, Vec<String>) {
     let name_owned = name.map(str::to_string);
-    let Ok(doc) = async_graphql::parser::parse_query(query) else {
+    let Some(doc) = doc else {
         return ("QUERY", name_owned, Vec::new());
     };
-    let Some(op) = selected_operation(&doc, name) else {
+    let Some(op) = selected_operation(doc, name) else {
         return ("QUERY", name_owned, Vec::new());
     };
     let kind = match op.node.ty {

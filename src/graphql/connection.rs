@@ -40,11 +40,12 @@ pub struct Edge<N> {
     pub node: N,
 }
 
-/// A page of `N` with its full visible count.
+/// A page of `N` with its full visible count. Edges and cursors are made only when
+/// the query selects them (a dashboard asks for `nodes` alone).
 pub struct Connection<N> {
     pub nodes: Vec<N>,
-    pub edges: Vec<Edge<N>>,
-    pub page_info: PageInfo,
+    pub has_next_page: bool,
+    pub has_previous_page: bool,
     /// The full count of what the caller may see, whatever the page.
     pub total_count: i64,
 }
@@ -68,15 +69,15 @@ macro_rules! connection_types {
             async fn edges(
                 &self,
                 ctx: &async_graphql::Context<'_>,
-            ) -> &[$crate::graphql::connection::Edge<$node>] {
+            ) -> Vec<$crate::graphql::connection::Edge<$node>> {
                 use $crate::graphql::{ContextExt as _, connection::Node as _};
-                self.edges.iter().for_each(|e| ctx.note_returned(e.node.record_id()));
-                &self.edges
+                self.nodes.iter().for_each(|n| ctx.note_returned(n.record_id()));
+                self.edge_list()
             }
 
             /// Where this page sits in the list.
-            async fn page_info(&self) -> &$crate::graphql::connection::PageInfo {
-                &self.page_info
+            async fn page_info(&self) -> $crate::graphql::connection::PageInfo {
+                self.position()
             }
 
             /// Everything the caller may see in this list, on every page. One count per
@@ -110,8 +111,8 @@ impl<N: Node + Clone> Connection<N> {
     pub fn empty() -> Self {
         Connection {
             nodes: Vec::new(),
-            edges: Vec::new(),
-            page_info: PageInfo::default(),
+            has_next_page: false,
+            has_previous_page: false,
             total_count: 0,
         }
     }
@@ -122,23 +123,32 @@ impl<N: Node + Clone> Connection<N> {
         let first = usize::try_from(page.first).unwrap_or(0);
         let has_next_page = rows.len() > first;
         rows.truncate(first);
-        let edges: Vec<Edge<N>> = rows
+        Connection {
+            nodes: rows,
+            has_next_page,
+            has_previous_page: page.after.is_some(),
+            total_count,
+        }
+    }
+
+    /// The page's items with their cursors.
+    pub fn edge_list(&self) -> Vec<Edge<N>> {
+        self.nodes
             .iter()
             .map(|n| Edge {
                 cursor: n.cursor(),
                 node: n.clone(),
             })
-            .collect();
-        Connection {
-            page_info: PageInfo {
-                has_next_page,
-                has_previous_page: page.after.is_some(),
-                start_cursor: edges.first().map(|e| e.cursor.clone()),
-                end_cursor: edges.last().map(|e| e.cursor.clone()),
-            },
-            nodes: rows,
-            edges,
-            total_count,
+            .collect()
+    }
+
+    /// Where the page sits in its list.
+    pub fn position(&self) -> PageInfo {
+        PageInfo {
+            has_next_page: self.has_next_page,
+            has_previous_page: self.has_previous_page,
+            start_cursor: self.nodes.first().map(Node::cursor),
+            end_cursor: self.nodes.last().map(Node::cursor),
         }
     }
 }

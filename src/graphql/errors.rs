@@ -39,6 +39,14 @@ pub(super) fn code_all(response: &mut Response) {
     response.errors.iter_mut().for_each(with_code);
 }
 
+/// Errors by where they stand in the query (then the shallower first), so that the same
+/// request reports its errors in the same order whichever field failed first.
+pub(super) fn in_query_order(response: &mut Response) {
+    response
+        .errors
+        .sort_by(|a, b| (&a.locations, a.path.len()).cmp(&(&b.locations, b.path.len())));
+}
+
 /// Notes that the operation reached execution (see [`Execution`]).
 pub(super) fn mark_started(ctx: &ExtensionContext<'_>) {
     if let Some(execution) = ctx.data_opt::<Execution>() {

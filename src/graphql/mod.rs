@@ -16,7 +16,6 @@ pub mod loaders;
 mod mutations;
 mod node;
 mod notifications;
-mod ordering;
 pub mod persisted;
 mod pipeline;
 mod projects;
@@ -124,7 +123,7 @@ pub async fn execute(
         let access = caller.as_ref().map(|(a, _)| a.clone());
         let audit = access
             .as_deref()
-            .and_then(|a| RequestAudit::of(a, &op.query, op.operation_name.as_deref(), &op.variables))
+            .and_then(|a| RequestAudit::of(a, op))
             .map(Arc::new);
         audits.push(audit.clone());
         let loader = DataLoader::new(Fetch::new(reads.clone(), access), batches.spawner())
@@ -167,13 +166,7 @@ pub async fn run_live(
 ) -> Option<async_graphql::Response> {
     use futures_util::StreamExt;
     let access = caller.0.clone();
-    let audit = RequestAudit::of(
-        &access,
-        &request.query,
-        request.operation_name.as_deref(),
-        &request.variables,
-    )
-    .map(Arc::new);
+    let audit = RequestAudit::of(&access, &mut request).map(Arc::new);
     let batches = batches::Batches::default();
     let loader = DataLoader::new(Fetch::new(pool.clone(), Some(access)), batches.spawner())
         .delay(std::time::Duration::ZERO)

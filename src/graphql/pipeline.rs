@@ -9,24 +9,23 @@
 //!   persisted document's refusal and an anonymous caller's refusal are answered before
 //!   anything parses or validates (`persisted`, `anonymous`);
 //! - once parsed, before validation: the document limits (`limits`), then the required
-//!   variables (`errors`); the document is kept for the selection order (`ordering`);
+//!   variables (`errors`);
 //! - after validation: an automatic persisted query is remembered (`persisted`);
-//! - around execution: the start is noted (`errors::Execution`); every field is charged
-//!   to the response budget (`response_size`); the answer is checked against the budget,
-//!   then put in selection order (`ordering`);
+//! - around execution: the start is noted (`errors::Execution`); every object and list
+//!   is charged to the response budget (`response_size`); the answer is checked against
+//!   the budget, and its errors put in query order (`errors`); its data is in selection
+//!   order already (async-graphql as patched in `vendor/async-graphql`, see its PATCH.md);
 //! - last: every error gets its code (`errors`), and the metrics record its outcome.
 
 use std::sync::Arc;
 
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextPrepareRequest,
-    NextRequest, NextResolve, NextValidation, ResolveInfo,
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextPrepareRequest, NextRequest, NextResolve,
+    NextValidation, ResolveInfo,
 };
-use async_graphql::parser::types::ExecutableDocument;
-use async_graphql::{Request, Response, ServerError, ServerResult, ValidationResult, Value, Variables};
+use async_graphql::{Request, Response, ServerError, ServerResult, ValidationResult, Value};
 
 use super::limits::DocumentLimits;
-use super::ordering::SelectionOrder;
 use super::response_size::Budget;
 use super::{anonymous, errors, persisted};
 use crate::config::Limits;
@@ -52,7 +51,6 @@ impl ExtensionFactory for Pipeline {
         Arc::new(Steps {
             record: OperationRecord::default(),
             limits: self.limits.clone(),
-            order: SelectionOrder::default(),
             budget: Budget::new(self.max_response_bytes),
         })
     }
@@ -62,7 +60,6 @@ impl ExtensionFactory for Pipeline {
 struct Steps {
     record: OperationRecord,
     limits: DocumentLimits,
-    order: SelectionOrder,
     budget: Budget,
 }
 
@@ -90,18 +87,6 @@ impl Extension for Steps {
         Ok(request)
     }
 
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let doc = next.run(ctx, query, variables).await?;
-        self.order.keep(&doc, variables);
-        Ok(doc)
-    }
-
     async fn validation(
         &self,
         ctx: &ExtensionContext<'_>,
@@ -120,8 +105,9 @@ impl Extension for Steps {
     ) -> Response {
         errors::mark_started(ctx);
         let response = next.run(ctx, operation_name).await;
-        let response = self.budget.check(response);
-        self.order.restore(response, operation_name)
+        let mut response = self.budget.check(response);
+        errors::in_query_order(&mut response);
+        response
     }
 
     async fn resolve(
@@ -131,5 +117,11 @@ impl Extension for Steps {
         next: NextResolve<'_>,
     ) -> ServerResult<Option<Value>> {
         self.budget.resolve(ctx, info, next).await
+    }
+
+    /// Only fields with a selection set: leaves and list items skip the extension (the
+    /// budget charges their bytes with the object or list that holds them).
+    fn resolve_every_field(&self) -> bool {
+        false
     }
 }

@@ -1,13 +1,16 @@
 //! The response size limit (docs/operations.md): an answer over `max_response_bytes` is
 //! refused with one error and `data: null`, and is never built to the end.
 //!
-//! Each operation keeps a byte budget, charged as every field resolves with the
-//! approximate size of what it adds to the JSON answer (its key, and its value when it
-//! is a leaf: an object's or a list's members are charged by their own fields). Once
-//! the budget is spent, every field still to resolve is refused before its resolver
-//! runs, so no further row is loaded; the operation's answer is then replaced by the
-//! one refusal. The exact serialised size is checked as a backstop when the estimate
-//! comes near the limit.
+//! Each operation keeps a byte budget, charged as every field with a selection set (an
+//! object, or a list of them) resolves: its key, and the approximate size of the leaves
+//! its value holds directly (an object's scalar members, or those of each object of a
+//! list); nested objects and lists are charged by their own fields. Leaf fields and list
+//! items do not pass through the extension at all (async-graphql as patched in
+//! `vendor/async-graphql`), which is what makes the budget cheap. Once the budget is
+//! spent, every object or list still to resolve is refused before its resolver runs, so
+//! no further row is loaded; the operation's answer is then replaced by the one refusal.
+//! The exact serialised size is checked as a backstop when the estimate comes near the
+//! limit.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -41,9 +44,8 @@ impl Budget {
     }
 }
 
-/// The bytes `value` adds to the answer by itself: a leaf whole, an object or a list
-/// only its punctuation (their members are charged as their own fields resolve).
-fn own_bytes(value: &Value) -> usize {
+/// The bytes `value` adds to the answer as a leaf (a scalar, an enum, or a list of them).
+fn leaf_bytes(value: &Value) -> usize {
     match value {
         Value::Null => 4,
         Value::Boolean(_) => 5,
@@ -52,8 +54,33 @@ fn own_bytes(value: &Value) -> usize {
         Value::String(s) => s.len() + 2 + s.len() / 8,
         Value::Enum(name) => name.len() + 2,
         Value::Binary(b) => b.len() * 2,
-        Value::List(items) => 2 + items.iter().map(|v| own_bytes(v) + 1).sum::<usize>(),
+        Value::List(items) => 2 + items.iter().map(|v| leaf_bytes(v) + 1).sum::<usize>(),
         Value::Object(_) => 2,
+    }
+}
+
+/// Whether `value` came from a field with a selection set (charged by that field).
+fn is_composite(value: &Value) -> bool {
+    match value {
+        Value::Object(_) => true,
+        Value::List(items) => items.iter().any(is_composite),
+        _ => false,
+    }
+}
+
+/// The bytes of the leaves `value` holds directly: an object's members that are leaves
+/// (with their keys), or those of every object in a list; a leaf value itself.
+fn own_bytes(value: &Value) -> usize {
+    match value {
+        Value::Object(members) => {
+            2 + members
+                .iter()
+                .filter(|(_, v)| !is_composite(v))
+                .map(|(k, v)| k.len() + 4 + leaf_bytes(v))
+                .sum::<usize>()
+        }
+        Value::List(items) => 2 + items.iter().map(|v| own_bytes(v) + 1).sum::<usize>(),
+        leaf => leaf_bytes(leaf),
     }
 }
 
@@ -77,7 +104,8 @@ fn serialised_len(value: &Value) -> usize {
 }
 
 impl Budget {
-    /// Charges a field's key and leaf value; refuses it once the budget is spent.
+    /// Charges a field with a selection set: its key and the leaves its value holds
+    /// directly; refuses it once the budget is spent.
     pub async fn resolve(
         &self,
         ctx: &ExtensionContext<'_>,

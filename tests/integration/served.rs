@@ -151,6 +151,11 @@ async fn the_playground_shows_greta_an_event_when_sam_moves_her_task() {
             .args([script, &base, "greta@globex.example"])
             .env("E2E_TAB", "2")
             .env("E2E_WAIT_FOR", "TASK_STATUS_CHANGED")
+            .env("E2E_TIMEOUT_MS", "30000")
+            .env(
+                "E2E_SCREENSHOT",
+                concat!(env!("CARGO_TARGET_TMPDIR"), "/playground-live.png"),
+            )
             .output()
             .expect("node runs (make test installs Chromium and the playground packages)")
     });
