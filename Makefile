@@ -103,7 +103,7 @@ instructions:
 bench-live:
 	$(CARGO) build --release --bin portal-gateway --example live_latency
 	@mkdir -p bench/out
-	ulimit -n 65536; ./target/release/examples/live_latency | tee bench/out/live.json
+	ulimit -n 20000 2>/dev/null; ./target/release/examples/live_latency | tee bench/out/live.json
 
 bench-peer:
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
