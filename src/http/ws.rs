@@ -333,12 +333,20 @@ impl Session {
             let response = async_graphql::Response::from_errors(vec![coded(error)]);
             return send(sink, error_message(&id, &response)).await.map_err(closed);
         }
-        let request = match serde_json::from_value::<async_graphql::Request>(payload.clone()) {
-            Ok(r) => r,
-            Err(_) => return Err(Closing::new(4400, "Invalid message received")),
+        let Ok(request) = serde_json::from_value::<async_graphql::Request>(payload.clone()) else {
+            return Err(Closing::new(4400, "Invalid message received"));
         };
+        // Persisted documents as over HTTP (docs/operations.md): under trusted documents
+        // only the manifest's documents run; an automatic persisted query is looked up.
+        let mut batch = async_graphql::BatchRequest::Single(request);
+        self.app.documents.resolve(Some(self.workspace_id), &mut batch);
+        let Ok(request) = batch.into_single() else {
+            return Err(Closing::new(4400, "Invalid message received"));
+        };
+        let mut payload = payload;
+        payload["query"] = Value::String(request.query.clone());
         let caller = self.caller().await?;
-        if !is_subscription(&payload) {
+        if !is_subscription(&request.query, request.operation_name.as_deref()) {
             // A query or mutation over the socket: one answer, then `complete`.
             // Over the socket everything reads from the primary (docs/operations.md#read-replica).
             let response = graphql::execute(
@@ -533,17 +541,13 @@ async fn decide(app: &App, claims: &Claims) -> crate::error::Result<Option<(Arc<
         .map(|(access, identity)| (Arc::new(access), identity)))
 }
 
-/// Whether the subscribe payload's operation is a subscription (what does not parse is
-/// run as a request, which answers its errors).
-fn is_subscription(payload: &Value) -> bool {
+/// Whether the operation to run is a subscription (what does not parse, or was refused,
+/// is run as a request, which answers its errors).
+fn is_subscription(query: &str, name: Option<&str>) -> bool {
     use async_graphql::parser::types::OperationType;
-    let Some(query) = payload.get("query").and_then(Value::as_str) else {
-        return false;
-    };
     let Ok(doc) = async_graphql::parser::parse_query(query) else {
         return false;
     };
-    let name = payload.get("operationName").and_then(Value::as_str);
     crate::audit::selected_operation(&doc, name).is_some_and(|o| o.node.ty == OperationType::Subscription)
 }
 

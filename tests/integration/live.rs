@@ -643,3 +643,56 @@ async fn a_killed_listener_loses_nothing_and_reconnects_by_itself() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn under_trusted_documents_the_socket_runs_only_the_manifests_documents() {
+    let app = TestApp::demo().await;
+    let listed = "subscription Listed { portalEvents { kind task { title } } }";
+    let id = {
+        use sha2::Digest;
+        sha2::Sha256::digest(listed.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    let path = std::env::temp_dir().join(format!("live-manifest-{}.json", uuid::Uuid::now_v7()));
+    let manifest = json!({ "format": "apollo-persisted-query-manifest", "version": 1,
+        "operations": [{ "id": id, "name": "Listed", "type": "subscription", "body": listed }] });
+    std::fs::write(&path, manifest.to_string()).unwrap();
+    let b = Gateway::start(&app, &[("TRUSTED_DOCUMENTS", path.to_str().unwrap())]).await;
+
+    let mut greta = Ws::of(&b.base, &app, GRETA).await;
+    // A document that is not in the manifest is refused, subscription or query.
+    greta.subscribe("1", EVENTS, json!({})).await;
+    let refused = greta.next().await;
+    assert_eq!(refused["type"], "error", "{refused}");
+    assert_eq!(
+        codes(&json!({ "errors": refused["payload"] })),
+        ["PERSISTED_QUERY_NOT_IN_LIST"]
+    );
+    greta
+        .subscribe("2", "{ viewer { user { __typename } } }", json!({}))
+        .await;
+    let refused = greta.next().await;
+    assert_eq!(
+        codes(&json!({ "errors": refused["payload"] })),
+        ["PERSISTED_QUERY_NOT_IN_LIST"],
+        "{refused}"
+    );
+
+    // The listed one, named by its hash, runs.
+    greta
+        .send(json!({ "type": "subscribe", "id": "3", "payload": {
+            "extensions": { "persistedQuery": { "version": 1, "sha256Hash": id } } } }))
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.sql("UPDATE tasks SET status = 'DONE' WHERE title = 'Write launch copy'")
+        .await;
+    let m = greta.next().await;
+    assert_eq!(m["id"], "3", "{m}");
+    assert_eq!(
+        m["payload"]["data"]["portalEvents"]["task"]["title"],
+        "Write launch copy"
+    );
+    let _ = std::fs::remove_file(path);
+}
