@@ -80,7 +80,7 @@ pgbouncer:
 # GRANTS_CACHE=false then true; `bench-propagation` changes a role through one gateway
 # and times until another shows it. Knobs: SCALE, BENCH_DURATION, BENCH_CONNECTIONS, …
 # (see bench/run.py).
-.PHONY: bench bench-peer bench-live bench-cache bench-propagation bench-scale instructions
+.PHONY: bench bench-peer bench-live bench-cache bench-propagation bench-scale bench-scaleout instructions
 
 bench:
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
@@ -104,6 +104,12 @@ bench-live:
 	$(CARGO) build --release --bin portal-gateway --example live_latency
 	@mkdir -p bench/out
 	ulimit -n 20000 2>/dev/null; ./target/release/examples/live_latency | tee bench/out/live.json
+
+# 1, 2 and 4 gateway instances on one PostgreSQL (BENCH_INSTANCES picks).
+bench-scaleout:
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+	$(CARGO) build --release
+	python3 bench/run.py scaleout
 
 bench-peer:
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }

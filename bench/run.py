@@ -10,6 +10,7 @@
     bench/run.py propagation
                          # two gateways on one database: a role changed through A, B
                          # polled until it shows; p50 / p99 over BENCH_CHANGES changes
+    bench/run.py scaleout  # 1, 2 and 4 gateway instances on one PostgreSQL (BENCH_INSTANCES)
     bench/run.py scale   # the dashboard on a private primary under target/: directly,
                          # with reads on a streaming replica (DATABASE_READ_URL), and
                          # through PgBouncer in transaction pooling mode (DB_POOLER)
@@ -997,7 +998,7 @@ def instructions(db_url: str, secret: str, toks: dict) -> dict:
 
 def main() -> None:
     mode = sys.argv[1] if len(sys.argv) > 1 else "bench"
-    if mode not in ("bench", "peer", "profile", "cache", "propagation", "scale", "instructions"):
+    if mode not in ("bench", "peer", "profile", "cache", "propagation", "scale", "instructions", "scaleout"):
         sys.exit(__doc__)
     if mode == "instructions" and not INSTRUCTIONS.exists():
         sys.exit(f"bench: {INSTRUCTIONS} is missing: run `cargo build --release --example instructions` (make instructions does)")
@@ -1048,7 +1049,9 @@ def main() -> None:
     results: dict = {"machine": started, "gateway_build": build, "data": counts, "scale": SCALE, "duration_s": DURATION,
                      "warmup_s": WARMUP, "connections": CONNECTIONS, "gateway": {}}
     answers = {}
-    if mode == "cache":
+    if mode == "scaleout":
+        lines = scaleout(db_url, secret, toks)
+    elif mode == "cache":
         for on in (False, True):
             start = lambda url, key, on=on: gateway(url, key, grants_cache=on)
             results["gateway"][f"external, GRANTS_CACHE={str(on).lower()}"], _ = run_server(
@@ -1082,6 +1085,50 @@ def main() -> None:
     path.write_text(json.dumps(results, indent=2) + "\n")
     print("\n".join(lines))
     print(f"\n(full results: {path.relative_to(ROOT)}; load average now {loadavg()})")
+
+
+def scaleout(db_url: str, secret: str, toks: dict) -> list[str]:
+    """1, 2 and 4 gateway instances on one PostgreSQL, the external dashboard's
+    connections spread evenly over them (one wrk per instance, started together)."""
+    import threading
+    rows = ["", f"portal dashboard as external users, {CONNECTIONS} connections spread over the instances, "
+            f"{DURATION} s after {WARMUP} s warm-up, one PostgreSQL", "",
+            "| instances | req/s | p50 ms (worst instance) | p99 ms (worst instance) | peak RSS MB (sum) |",
+            "| --- | --- | --- | --- | --- |"]
+    counts = [int(n) for n in os.environ.get("BENCH_INSTANCES", "1,2,4").split(",")]
+    for n in counts:
+        servers = [gateway(db_url, secret, name=f"gateway-{i}") for i in range(n)]
+        try:
+            per = max(1, CONNECTIONS // n)
+            results: list[dict] = [{} for _ in servers]
+
+            def drive(i: int, seconds: int) -> None:
+                body = OUT / f"body-scaleout-{i}.json"
+                body.write_text(json.dumps({"query": DASHBOARD}))
+                env = {"BENCH_TOKENS": str(toks["external"]), "BENCH_BODY": str(body),
+                       "BENCH_EMPTY": '"projects":{"nodes":[]'}
+                out = sh("wrk", "-t1", f"-c{per}", f"-d{seconds}s", "--timeout", "10s",
+                         "-s", str(BENCH / "dashboard.lua"), servers[i].base, env=env)
+                for line in out.splitlines():
+                    if line.startswith("BENCH_RESULT "):
+                        results[i] = json.loads(line.split(" ", 1)[1])
+
+            for seconds in (WARMUP, DURATION):
+                threads = [threading.Thread(target=drive, args=(i, seconds)) for i in range(n)]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
+            rps = sum(r.get("rps", 0) for r in results)
+            p50 = max(r.get("p50_ms", 0) for r in results)
+            p99 = max(r.get("p99_ms", 0) for r in results)
+            rss = sum(s.status("VmHWM") for s in servers) / 1024
+            log(f"scale-out: {n} instance(s): {rps:.1f} req/s, p99 {p99:.1f} ms")
+            rows.append(f"| {n} | {rps:.1f} | {p50:.1f} | {p99:.1f} | {rss:.1f} |")
+        finally:
+            for server in servers:
+                server.stop()
+    return rows
 
 
 def _cleanup(*_):
