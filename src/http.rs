@@ -666,13 +666,7 @@ fn is_json(headers: &HeaderMap) -> bool {
 /// Whether the operation a GET would run is a mutation. A document that does not parse,
 /// or whose operation cannot be chosen, is left to the usual errors.
 fn selects_mutation(op: &mut async_graphql::Request) -> bool {
-    use async_graphql::parser::types::OperationType;
-    let name = op.operation_name.clone();
-    let Ok(doc) = op.parsed_query() else {
-        return false;
-    };
-    crate::audit::selected_operation(doc, name.as_deref())
-        .is_some_and(|o| o.node.ty == OperationType::Mutation)
+    crate::audit::operation_type(op) == Some(async_graphql::parser::types::OperationType::Mutation)
 }
 
 /// The caller of a request, decided before anything of the request runs: `None`

@@ -161,6 +161,14 @@ pub struct Refused {
 
 /// The operation of a document that runs: the named one, or the only one. The same rule
 /// as execution's, so that what is audited is what ran.
+/// The type of the operation `op` would run (its document parsed once, and kept in
+/// `op`); `None` when the document does not parse or its operation cannot be chosen.
+pub fn operation_type(op: &mut async_graphql::Request) -> Option<OperationType> {
+    let name = op.operation_name.clone();
+    let doc = op.parsed_query().ok()?;
+    selected_operation(doc, name.as_deref()).map(|o| o.node.ty)
+}
+
 pub fn selected_operation<'a>(
     doc: &'a ExecutableDocument,
     name: Option<&str>,
