@@ -118,38 +118,58 @@ pub async fn execute(
         async_graphql::BatchRequest::Batch(ops) => Some(ops.len()),
     };
     let batches = batches::Batches::default();
-    let mut audits = Vec::new();
-    for op in batch.iter_mut() {
-        let access = caller.as_ref().map(|(a, _)| a.clone());
-        let audit = access
-            .as_deref()
-            .and_then(|a| RequestAudit::of(a, op))
-            .map(Arc::new);
-        audits.push(audit.clone());
-        let loader = DataLoader::new(Fetch::new(reads.clone(), access), batches.spawner())
-            .delay(std::time::Duration::ZERO)
-            .max_batch_size(usize::MAX);
-        op.data.insert(RequestState {
-            caller: caller.clone(),
-            pool: reads.clone(),
-            primary: pool.clone(),
-            audit,
-            audit_sink: sink.clone(),
-        });
-        op.data.insert(loader);
-    }
+    let audits: Vec<_> = batch
+        .iter_mut()
+        .map(|op| prepare(op, caller.clone(), pool, reads, sink, &batches))
+        .collect();
     let response = within_time(schema, batches.drive(schema.execute_batch(batch)), batch_len).await;
     let responses: Vec<&async_graphql::Response> = match &response {
         async_graphql::BatchResponse::Single(r) => vec![r],
         async_graphql::BatchResponse::Batch(rs) => rs.iter().collect(),
     };
     for (audit, r) in audits.iter().zip(responses) {
-        let Some(audit) = audit.as_ref().filter(|a| !a.was_written()) else {
-            continue;
-        };
-        sink.record(audit.event(&outcome(r), audit.returned_ids())).await;
+        record(sink, audit.as_deref(), r).await;
     }
     response
+}
+
+/// Gives one operation what its resolvers read: the caller, its own loader (whose
+/// batches run on `batches`), the pools and its audit, which it answers (external
+/// callers and previews only).
+fn prepare(
+    op: &mut async_graphql::Request,
+    caller: Option<(Arc<Access>, Identity)>,
+    pool: &DbPool,
+    reads: &DbPool,
+    sink: &AuditSink,
+    batches: &batches::Batches,
+) -> Option<Arc<RequestAudit>> {
+    let access = caller.as_ref().map(|(a, _)| a.clone());
+    let audit = access
+        .as_deref()
+        .and_then(|a| RequestAudit::of(a, op))
+        .map(Arc::new);
+    let loader = DataLoader::new(Fetch::new(reads.clone(), access), batches.spawner())
+        .delay(std::time::Duration::ZERO)
+        .max_batch_size(usize::MAX);
+    op.data.insert(RequestState {
+        caller,
+        pool: reads.clone(),
+        primary: pool.clone(),
+        audit: audit.clone(),
+        audit_sink: sink.clone(),
+    });
+    op.data.insert(loader);
+    audit
+}
+
+/// Records an operation's audit event with its outcome, unless a mutation already wrote
+/// it in its own transaction.
+async fn record(sink: &AuditSink, audit: Option<&RequestAudit>, response: &async_graphql::Response) {
+    if let Some(audit) = audit.filter(|a| !a.was_written()) {
+        sink.record(audit.event(&outcome(response), audit.returned_ids()))
+            .await;
+    }
 }
 
 /// Runs one step of a subscription (docs/api.md#subscriptions) for `caller`, audited
@@ -165,20 +185,8 @@ pub async fn run_live(
     step: impl std::any::Any + Send + Sync,
 ) -> Option<async_graphql::Response> {
     use futures_util::StreamExt;
-    let access = caller.0.clone();
-    let audit = RequestAudit::of(&access, &mut request).map(Arc::new);
     let batches = batches::Batches::default();
-    let loader = DataLoader::new(Fetch::new(pool.clone(), Some(access)), batches.spawner())
-        .delay(std::time::Duration::ZERO)
-        .max_batch_size(usize::MAX);
-    request.data.insert(RequestState {
-        caller: Some(caller),
-        pool: pool.clone(),
-        primary: pool.clone(),
-        audit: audit.clone(),
-        audit_sink: sink.clone(),
-    });
-    request.data.insert(loader);
+    let audit = prepare(&mut request, Some(caller), pool, pool, sink, &batches);
     request.data.insert(step);
     let mut answers = schema.execute_stream(request);
     let response = within_time(
@@ -191,11 +199,9 @@ pub async fn run_live(
     let async_graphql::BatchResponse::Single(mut response) = response else {
         return None;
     };
+    // A stream's answers do not pass the pipeline's `execute` step, which codes errors.
     response.errors.iter_mut().for_each(errors_with_code);
-    if let Some(audit) = audit {
-        sink.record(audit.event(&outcome(&response), audit.returned_ids()))
-            .await;
-    }
+    record(sink, audit.as_deref(), &response).await;
     (response.data != async_graphql::Value::Null || !response.errors.is_empty()).then_some(response)
 }
 
