@@ -26,6 +26,8 @@ use serde_json::{Value, json};
 use tokio_stream_adapter::Tagged;
 
 use super::App;
+use async_graphql::parser::types::OperationType;
+
 use crate::access::Access;
 use crate::auth::{self, Claims, Identity};
 use crate::error::{AuthFailure, Error};
@@ -102,6 +104,11 @@ struct Closing(u16, String);
 impl Closing {
     fn new(code: u16, reason: impl Into<String>) -> Closing {
         Closing(code, reason.into())
+    }
+
+    /// 4403, with the reason a token or a caller was refused (`invalid_token`, …).
+    fn forbidden(failure: AuthFailure) -> Closing {
+        Closing::new(4403, format!("Forbidden: {}", failure.reason()))
     }
 }
 
@@ -194,10 +201,40 @@ fn token_of(payload: Option<&Value>) -> Option<String> {
 struct Subscription {
     /// The hub's key for its queue.
     key: u64,
-    /// The request, re-run for each event.
-    payload: Value,
+    /// Its document, run again for each event.
+    document: Document,
     /// The number of the last event delivered: none at or before it is delivered again.
     last_seq: i64,
+}
+
+/// A subscription's document as it starts: resolved (persisted documents) and parsed
+/// once, so that each delivery neither reads the client's message nor parses it again.
+struct Document {
+    query: String,
+    operation_name: Option<String>,
+    variables: async_graphql::Variables,
+    parsed: Option<async_graphql::parser::types::ExecutableDocument>,
+}
+
+impl Document {
+    fn of(request: &mut async_graphql::Request) -> Document {
+        Document {
+            parsed: request.parsed_query().ok().cloned(),
+            query: request.query.clone(),
+            operation_name: request.operation_name.clone(),
+            variables: request.variables.clone(),
+        }
+    }
+
+    /// A request of this document, for one delivery.
+    fn request(&self) -> async_graphql::Request {
+        let mut request = async_graphql::Request::new(self.query.clone()).variables(self.variables.clone());
+        request.operation_name = self.operation_name.clone();
+        if let Some(parsed) = &self.parsed {
+            request.set_parsed_query(parsed.clone());
+        }
+        request
+    }
 }
 
 /// An accepted socket: who is calling, and their subscriptions.
@@ -213,17 +250,12 @@ struct Session {
 
 impl Session {
     async fn open(app: &App, payload: Option<&Value>) -> Result<Session, Closing> {
-        let forbidden = |why: &str| Closing::new(4403, format!("Forbidden: {why}"));
-        let token = token_of(payload).ok_or_else(|| forbidden("missing_token"))?;
-        let claims = app
-            .tokens
-            .verify(&token)
-            .await
-            .map_err(|f| forbidden(f.reason()))?;
+        let token = token_of(payload).ok_or_else(|| Closing::forbidden(AuthFailure::MissingToken))?;
+        let claims = app.tokens.verify(&token).await.map_err(Closing::forbidden)?;
         let (access, _) = decide(app, &claims)
             .await
             .map_err(|_| unavailable())?
-            .ok_or_else(|| forbidden(AuthFailure::AccessRevoked.reason()))?;
+            .ok_or_else(|| Closing::forbidden(AuthFailure::AccessRevoked))?;
         let workspace_id = access.caller().workspace_id();
         let user_id = claims.sub;
         Ok(Session {
@@ -300,19 +332,13 @@ impl Session {
     async fn caller(&self) -> Result<(Arc<Access>, Identity), Closing> {
         let expired = self.claims.exp + (auth::LEEWAY_SECS as i64) < chrono::Utc::now().timestamp();
         if expired {
-            return Err(Closing::new(
-                4403,
-                format!("Forbidden: {}", AuthFailure::ExpiredToken.reason()),
-            ));
+            return Err(Closing::forbidden(AuthFailure::ExpiredToken));
         }
         match decide(&self.app, &self.claims).await {
             Ok(Some((access, identity))) if access.caller().workspace_id() == self.workspace_id => {
                 Ok((access, identity))
             }
-            Ok(_) => Err(Closing::new(
-                4403,
-                format!("Forbidden: {}", AuthFailure::AccessRevoked.reason()),
-            )),
+            Ok(_) => Err(Closing::forbidden(AuthFailure::AccessRevoked)),
             Err(_) => Err(unavailable()),
         }
     }
@@ -333,20 +359,20 @@ impl Session {
             let response = async_graphql::Response::from_errors(vec![coded(error)]);
             return send(sink, error_message(&id, &response)).await.map_err(closed);
         }
-        let Ok(request) = serde_json::from_value::<async_graphql::Request>(payload.clone()) else {
+        let Ok(request) = serde_json::from_value::<async_graphql::Request>(payload) else {
             return Err(Closing::new(4400, "Invalid message received"));
         };
         // Persisted documents as over HTTP (docs/operations.md): under trusted documents
         // only the manifest's documents run; an automatic persisted query is looked up.
         let mut batch = async_graphql::BatchRequest::Single(request);
         self.app.documents.resolve(Some(self.workspace_id), &mut batch);
-        let Ok(request) = batch.into_single() else {
+        let Ok(mut request) = batch.into_single() else {
             return Err(Closing::new(4400, "Invalid message received"));
         };
-        let mut payload = payload;
-        payload["query"] = Value::String(request.query.clone());
         let caller = self.caller().await?;
-        if !is_subscription(&request.query, request.operation_name.as_deref()) {
+        // What does not parse, or was refused, runs as a request, which answers its errors.
+        let is_subscription = crate::audit::operation_type(&mut request) == Some(OperationType::Subscription);
+        if !is_subscription {
             // A query or mutation over the socket: one answer, then `complete`.
             // Over the socket everything reads from the primary (docs/operations.md#read-replica).
             let response = graphql::execute(
@@ -379,6 +405,7 @@ impl Session {
         self.next_key += 1;
         let key = self.next_key;
         let queue = self.live.subscribe(key);
+        let document = Document::of(&mut request);
         let start = Start::default();
         let refused = graphql::run_live(
             &self.app.schema,
@@ -395,7 +422,7 @@ impl Session {
         }
         let mut subscription = Subscription {
             key,
-            payload,
+            document,
             last_seq: 0,
         };
         if let Some(after) = start.after() {
@@ -501,7 +528,7 @@ impl Session {
         event: Event,
     ) -> Option<async_graphql::Response> {
         subscription.last_seq = subscription.last_seq.max(event.seq);
-        let request = serde_json::from_value::<async_graphql::Request>(subscription.payload.clone()).ok()?;
+        let request = subscription.document.request();
         graphql::run_live(
             &self.app.schema,
             caller,
@@ -539,16 +566,6 @@ async fn decide(app: &App, claims: &Claims) -> crate::error::Result<Option<(Arc<
         .access(&mut conn, claims)
         .await?
         .map(|(access, identity)| (Arc::new(access), identity)))
-}
-
-/// Whether the operation to run is a subscription (what does not parse, or was refused,
-/// is run as a request, which answers its errors).
-fn is_subscription(query: &str, name: Option<&str>) -> bool {
-    use async_graphql::parser::types::OperationType;
-    let Ok(doc) = async_graphql::parser::parse_query(query) else {
-        return false;
-    };
-    crate::audit::selected_operation(&doc, name).is_some_and(|o| o.node.ty == OperationType::Subscription)
 }
 
 fn coded(error: Error) -> async_graphql::ServerError {
