@@ -11,20 +11,7 @@ const GRETA: &str = "greta@globex.example";
 async fn count(app: &TestApp, table: &str) -> i64 {
     let r = app.query_as(ADA, "{ roles { id } externalUsers { id } }").await;
     let _ = r;
-    #[derive(diesel::QueryableByName)]
-    struct N {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    use diesel_async::{AsyncConnection, AsyncPgConnection};
-    let mut conn = AsyncPgConnection::establish(&app.url).await.unwrap();
-    let rows: Vec<N> = diesel_async::RunQueryDsl::load(
-        diesel::sql_query(format!("SELECT count(*) AS n FROM {table}")),
-        &mut conn,
-    )
-    .await
-    .unwrap();
-    rows[0].n
+    app.count(&format!("SELECT count(*) AS n FROM {table}")).await
 }
 
 /// Every admin mutation, with arguments that would succeed for an admin.

@@ -407,6 +407,15 @@ impl TestApp {
         res.text().await.unwrap()
     }
 
+    /// The figure `n` that `sql` selects in its one row (test checks only).
+    pub async fn count(&self, sql: &str) -> i64 {
+        let mut conn = AsyncPgConnection::establish(&self.url).await.unwrap();
+        let rows: Vec<Exists> = diesel_async::RunQueryDsl::load(diesel::sql_query(sql), &mut conn)
+            .await
+            .unwrap();
+        rows[0].n
+    }
+
     /// The id of the one record with `column = value` (test setup only).
     pub async fn id_of(&self, table: &str, column: &str, value: &str) -> Uuid {
         self.id_where(table, &format!("{column} = '{}'", value.replace('\'', "''")))

@@ -104,17 +104,22 @@ impl Drop for Gateway {
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
+/// The upgrade request to `/graphql/ws` on `base`, asking for graphql-transport-ws.
+fn upgrade(base: &str) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+    let mut request = format!("ws://{base}/graphql/ws").into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
+    request
+}
+
 /// A graphql-transport-ws client.
 struct Ws(Socket);
 
 impl Ws {
     /// Opens a socket and sends `connection_init` with `payload`.
     async fn open(base: &str, payload: Value) -> Ws {
-        let mut request = format!("ws://{base}/graphql/ws").into_client_request().unwrap();
-        request
-            .headers_mut()
-            .insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
-        let (mut socket, response) = tokio_tungstenite::connect_async(request).await.unwrap();
+        let (mut socket, response) = tokio_tungstenite::connect_async(upgrade(base)).await.unwrap();
         assert_eq!(
             response.headers()["sec-websocket-protocol"],
             "graphql-transport-ws"
@@ -202,19 +207,6 @@ async fn set_status_via(gateway: &Gateway, app: &TestApp, title: &str, status: &
         )
         .await;
     assert_eq!(r["data"]["updateTask"]["status"], status, "{r}");
-}
-
-/// The figure `n` of one row of `sql`.
-async fn count(app: &TestApp, sql: &str) -> i64 {
-    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-    #[derive(diesel::QueryableByName)]
-    struct N {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    let mut conn = AsyncPgConnection::establish(&app.url).await.unwrap();
-    let row: N = diesel::sql_query(sql).get_result(&mut conn).await.unwrap();
-    row.n
 }
 
 const ACME: &str = "'01900000-0001-7000-8000-000000000100'";
@@ -461,12 +453,7 @@ async fn a_stalled_subscriber_delays_nobody_and_is_closed_with_4410() {
         socket.set_recv_buffer_size(4096).unwrap();
         socket.connect(b.base.parse().unwrap()).await.unwrap()
     };
-    let mut request = format!("ws://{}/graphql/ws", b.base)
-        .into_client_request()
-        .unwrap();
-    request
-        .headers_mut()
-        .insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
+    let request = upgrade(&b.base);
     let (socket, _) = tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stalled_tcp))
         .await
         .unwrap();
@@ -509,12 +496,7 @@ async fn the_protocol_and_its_limits() {
     .await;
 
     // Subscribing before connection_init is 4401.
-    let mut request = format!("ws://{}/graphql/ws", b.base)
-        .into_client_request()
-        .unwrap();
-    request
-        .headers_mut()
-        .insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
+    let request = upgrade(&b.base);
     let (socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
     let mut early = Ws(socket);
     early.subscribe("1", EVENTS, json!({})).await;
@@ -613,7 +595,7 @@ async fn a_killed_listener_loses_nothing_and_reconnects_by_itself() {
         app.database
     );
     // One listener per instance (the test's own in-process server has one too).
-    let instances = count(&app, &listeners).await;
+    let instances = app.count(&listeners).await;
     assert_eq!(instances, 3, "one listener per instance");
     app.admin_sql(&format!(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}' \
@@ -635,7 +617,7 @@ async fn a_killed_listener_loses_nothing_and_reconnects_by_itself() {
     assert_eq!(live["task"]["title"], "Write launch copy");
     assert_eq!(live["task"]["status"], "OPEN");
     let deadline = tokio::time::Instant::now() + WAIT;
-    while count(&app, &listeners).await != instances {
+    while app.count(&listeners).await != instances {
         assert!(
             tokio::time::Instant::now() < deadline,
             "the listeners did not return"

@@ -98,33 +98,48 @@ async fn personas_are_served_only_in_development() {
     assert_eq!(r["data"]["viewer"]["name"], "Greta");
 }
 
-/// The bundled GraphiQL in a real headless Chromium with every off-machine request
-/// blocked: the page loads, a persona is picked, the default query runs, its result
-/// shows.
-#[tokio::test(flavor = "multi_thread")]
-async fn the_playground_runs_a_query_as_a_persona_in_a_headless_browser_offline() {
-    let app = TestApp::with(Default::default(), true).await;
+/// playground/e2e/browser.mjs in headless Chromium on the app's playground, as Greta,
+/// with `env` for the script.
+fn browser(app: &TestApp, env: &[(&str, &str)]) -> tokio::task::JoinHandle<std::process::Output> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/playground/e2e/browser.mjs");
-    let base = app.base.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .args([script, &base, "greta@globex.example"])
-            .env(
-                "E2E_SCREENSHOT",
-                concat!(env!("CARGO_TARGET_TMPDIR"), "/playground.png"),
-            )
+    let mut command = Command::new("node");
+    command
+        .args([script, &app.base, "greta@globex.example"])
+        .envs(env.iter().copied());
+    tokio::task::spawn_blocking(move || {
+        command
             .output()
             .expect("node runs (make test installs Chromium and the playground packages)")
     })
-    .await
-    .unwrap();
+}
+
+/// The script's report: its last line, after checking that it succeeded.
+fn report_of(out: &std::process::Output) -> serde_json::Value {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let report: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    serde_json::from_str(stdout.lines().last().unwrap()).unwrap()
+}
+
+/// The bundled GraphiQL in a real headless Chromium with every off-machine request
+/// blocked: the page loads, a persona is picked, the default query runs, its result
+/// shows.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_playground_runs_a_query_as_a_persona_in_a_headless_browser_offline() {
+    let app = TestApp::with(Default::default(), true).await;
+    let out = browser(
+        &app,
+        &[(
+            "E2E_SCREENSHOT",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/playground.png"),
+        )],
+    )
+    .await
+    .unwrap();
+    let report = report_of(&out);
     assert_eq!(report["ok"], true);
     assert_eq!(
         report["blocked"], 0,
@@ -144,21 +159,18 @@ async fn the_playground_runs_a_query_as_a_persona_in_a_headless_browser_offline(
 #[tokio::test(flavor = "multi_thread")]
 async fn the_playground_shows_greta_an_event_when_sam_moves_her_task() {
     let app = TestApp::with(Default::default(), true).await;
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/playground/e2e/browser.mjs");
-    let base = app.base.clone();
-    let browser = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .args([script, &base, "greta@globex.example"])
-            .env("E2E_TAB", "2")
-            .env("E2E_WAIT_FOR", "TASK_STATUS_CHANGED")
-            .env("E2E_TIMEOUT_MS", "30000")
-            .env(
+    let browser = browser(
+        &app,
+        &[
+            ("E2E_TAB", "2"),
+            ("E2E_WAIT_FOR", "TASK_STATUS_CHANGED"),
+            ("E2E_TIMEOUT_MS", "30000"),
+            (
                 "E2E_SCREENSHOT",
                 concat!(env!("CARGO_TARGET_TMPDIR"), "/playground-live.png"),
-            )
-            .output()
-            .expect("node runs (make test installs Chromium and the playground packages)")
-    });
+            ),
+        ],
+    );
     // The page subscribes when it is ready: move the task until the browser saw it.
     let task = app.id_of("tasks", "title", "Write launch copy").await;
     let mut statuses = ["DONE", "OPEN"].into_iter().cycle();
@@ -174,14 +186,7 @@ async fn the_playground_shows_greta_an_event_when_sam_moves_her_task() {
         .await;
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
-    let out = browser.await.unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let report = report_of(&browser.await.unwrap());
     assert_eq!(report["blocked"], 0, "{report}");
     let result: serde_json::Value = serde_json::from_str(report["result"].as_str().unwrap()).unwrap();
     let event = &result["data"]["portalEvents"];
