@@ -27,7 +27,7 @@ use tower::ServiceExt;
 
 /// The server's allocator, so that allocation costs what it costs in `serve`.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: portal_gateway::alloc::Mimalloc = portal_gateway::alloc::Mimalloc;
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();

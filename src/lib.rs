@@ -5,6 +5,7 @@
 //! may see) → `db` (scoped SQL).
 
 pub mod access;
+pub mod alloc;
 pub mod audit;
 pub mod auth;
 pub mod config;

@@ -13,7 +13,7 @@ use portal_gateway::{graphql, metrics};
 /// The allocator: glibc's malloc took a third of the server's CPU under load
 /// (BENCHMARKS.md).
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: portal_gateway::alloc::Mimalloc = portal_gateway::alloc::Mimalloc;
 
 /// GraphQL gateway for client portals. Configuration comes from the environment
 /// (see `.env.example`).

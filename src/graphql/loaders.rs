@@ -1,7 +1,7 @@
 //! Every batched load, built per request for the caller: each query runs with the
 //! caller's scope for its module, so a loader can only ever return visible rows.
 
-use std::collections::HashMap;
+use async_graphql::dataloader::HashMap;
 use std::hash::Hash;
 use std::sync::Arc;
 
@@ -172,7 +172,7 @@ macro_rules! page_loader {
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Vec<$row>>> {
                 let scope = self.scope($module)?;
                 let mut conn = self.conn().await?;
-                let mut groups: HashMap<_, Vec<Uuid>> = HashMap::new();
+                let mut groups: HashMap<_, Vec<Uuid>> = HashMap::default();
                 for k in keys {
                     groups.entry(k.1.clone()).or_default().push(k.0);
                 }
@@ -211,7 +211,7 @@ impl Loader<GrantsOf> for Fetch {
 
     async fn load(&self, keys: &[GrantsOf]) -> Result<HashMap<GrantsOf, Vec<RoleGrantRow>>> {
         if self.roles_workspace()?.is_none() {
-            return Ok(HashMap::new());
+            return Ok(HashMap::default());
         }
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
         let rows = writes::role_grants(&mut *self.conn().await?, &ids).await?;
@@ -229,7 +229,7 @@ impl Loader<RoleId> for Fetch {
 
     async fn load(&self, keys: &[RoleId]) -> Result<HashMap<RoleId, Role>> {
         let Some(ws) = self.roles_workspace()? else {
-            return Ok(HashMap::new());
+            return Ok(HashMap::default());
         };
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
         let rows = writes::roles_by_ids(&mut *self.conn().await?, ws, &ids).await?;
@@ -243,7 +243,7 @@ impl Loader<RolesOf> for Fetch {
 
     async fn load(&self, keys: &[RolesOf]) -> Result<HashMap<RolesOf, Vec<Role>>> {
         let Some(ws) = self.roles_workspace()? else {
-            return Ok(HashMap::new());
+            return Ok(HashMap::default());
         };
         let users: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
         let mut conn = self.conn().await?;

@@ -63,7 +63,6 @@ use std::future::Future;
 use std::{
     any::{Any, TypeId},
     borrow::Cow,
-    collections::{HashMap, HashSet},
     hash::Hash,
     sync::{
         Arc, Mutex,
@@ -80,6 +79,14 @@ use futures_util::future::BoxFuture;
 use tracing::{Instrument, info_span, instrument};
 
 use crate::util::Delay;
+
+/// The maps a [`Loader`] answers and [`DataLoader::load_many`] returns. Patched for
+/// portal-gateway: foldhash's randomly seeded fast hasher rather than SipHash, whose
+/// cost showed in every batch (keys are ids from the database, not chosen by clients).
+pub type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
+/// The key sets of a batch, with the same hasher as [`HashMap`].
+pub type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
 #[allow(clippy::type_complexity)]
 struct ResSender<K: Send + Sync + Hash + Eq + Clone + 'static, T: Loader<K>> {
@@ -170,7 +177,7 @@ impl<T> DataLoaderInner<T> {
 
                 // send response
                 for (keys, sender) in senders {
-                    let mut res = HashMap::new();
+                    let mut res = HashMap::default();
                     res.extend(sender.use_cache_values);
                     for key in &keys {
                         res.extend(values.get(key).map(|value| (key.clone(), value.clone())));
@@ -323,8 +330,8 @@ impl<T, C: CacheFactory> DataLoader<T, C> {
                 .downcast_mut::<Requests<K, T>>()
                 .unwrap();
             let prev_count = typed_requests.keys.len();
-            let mut keys_set = HashSet::new();
-            let mut use_cache_values = HashMap::new();
+            let mut keys_set = HashSet::default();
+            let mut use_cache_values = HashMap::default();
 
             if typed_requests.disable_cache || self.disable_cache.load(Ordering::SeqCst) {
                 keys_set = keys.into_iter().collect();
@@ -480,7 +487,7 @@ impl<T, C: CacheFactory> DataLoader<T, C> {
         let tid = TypeId::of::<K>();
         let requests = self.inner.requests.lock().unwrap();
         match requests.get(&tid) {
-            None => HashMap::new(),
+            None => HashMap::default(),
             Some(requests) => {
                 let typed_requests = requests.downcast_ref::<Requests<K, T>>().unwrap();
                 typed_requests
