@@ -129,7 +129,10 @@ pub async fn resolve_container<'a, T: ContainerType + ?Sized>(
     ctx: &ContextSelectionSet<'a>,
     root: &'a T,
 ) -> ServerResult<Value> {
-    resolve_container_inner(ctx, root, true).await
+    // portal-gateway patch: boxed, so that the future of a field whose value is an
+    // object holds a pointer rather than the object's whole resolution inline; every
+    // field future of the parent type was as large as its largest such field.
+    Box::pin(resolve_container_inner(ctx, root, true)).await
 }
 
 /// Resolve an container by executing each of the fields serially.
@@ -141,28 +144,33 @@ pub async fn resolve_container_serial<'a, T: ContainerType + ?Sized>(
 }
 
 fn insert_value(target: &mut IndexMap<Name, Value>, name: Name, value: Value) {
-    if let Some(prev_value) = target.get_mut(&name) {
-        if let Value::Object(target_map) = prev_value {
-            if let Value::Object(obj) = value {
+    // portal-gateway patch: one lookup per field (upstream hashed the key twice, for
+    // `get_mut` and again for `insert`).
+    let prev_value = match target.entry(name) {
+        indexmap::map::Entry::Occupied(entry) => entry.into_mut(),
+        indexmap::map::Entry::Vacant(entry) => {
+            entry.insert(value);
+            return;
+        }
+    };
+    if let Value::Object(target_map) = prev_value {
+        if let Value::Object(obj) = value {
+            for (key, value) in obj.into_iter() {
+                insert_value(target_map, key, value);
+            }
+        }
+    } else if let Value::List(target_list) = prev_value
+        && let Value::List(list) = value
+    {
+        for (idx, value) in list.into_iter().enumerate() {
+            if let Some(Value::Object(target_map)) = target_list.get_mut(idx)
+                && let Value::Object(obj) = value
+            {
                 for (key, value) in obj.into_iter() {
                     insert_value(target_map, key, value);
                 }
             }
-        } else if let Value::List(target_list) = prev_value
-            && let Value::List(list) = value
-        {
-            for (idx, value) in list.into_iter().enumerate() {
-                if let Some(Value::Object(target_map)) = target_list.get_mut(idx)
-                    && let Value::Object(obj) = value
-                {
-                    for (key, value) in obj.into_iter() {
-                        insert_value(target_map, key, value);
-                    }
-                }
-            }
         }
-    } else {
-        target.insert(name, value);
     }
 }
 
@@ -191,10 +199,28 @@ async fn outcomes_in_order<'a>(parallel: bool, futures: Vec<BoxFieldFuture<'a>>)
     let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(futures.len());
     outcomes.resize_with(futures.len(), || None);
     if parallel {
+        // Each field is polled once in place first: most (scalars read from their row)
+        // are ready at once and never enter the `FuturesUnordered`, whose task, queue
+        // and waker per field cost more than the field itself. The others then resolve
+        // concurrently there; their first poll registered this task's waker too, which
+        // at worst wakes it once for nothing.
+        let mut futures: Vec<Option<BoxFieldFuture<'a>>> = futures.into_iter().map(Some).collect();
+        std::future::poll_fn(|cx| {
+            for (slot, fut) in outcomes.iter_mut().zip(futures.iter_mut()) {
+                if let Some(f) = fut
+                    && let std::task::Poll::Ready(outcome) = f.as_mut().poll(cx)
+                {
+                    *slot = Some(outcome);
+                    *fut = None;
+                }
+            }
+            std::task::Poll::Ready(())
+        })
+        .await;
         let mut set: FuturesUnordered<_> = futures
             .into_iter()
             .enumerate()
-            .map(|(i, fut)| fut.map(move |outcome| (i, outcome)))
+            .filter_map(|(i, fut)| fut.map(|fut| fut.map(move |outcome| (i, outcome))))
             .collect();
         while let Some((i, outcome)) = set.next().await {
             if let Some(slot) = outcomes.get_mut(i) {
@@ -308,22 +334,36 @@ impl<'a> Fields<'a> {
                         continue;
                     }
 
+                    let extensions = &ctx.query_env.extensions;
+                    let hooked = !extensions.is_empty()
+                        && (extensions.resolve_leaf()
+                            || !field.node.selection_set.node.items.is_empty());
+                    // portal-gateway patch: a field that no extension or directive wraps
+                    // gets a future of its own, a third smaller than one that could take
+                    // either path (each field is boxed at the size of its future).
+                    if !hooked && field.node.directives.is_empty() {
+                        let ctx = ctx.clone();
+                        self.0.push((
+                            field.node.response_key().node.clone(),
+                            Box::pin(async move {
+                                let ctx_field = ctx.with_field(field);
+                                let field_name = ctx_field.item.node.response_key().node.clone();
+                                Ok((
+                                    field_name,
+                                    root.resolve_field(&ctx_field).await?.unwrap_or_default(),
+                                ))
+                            }),
+                        ));
+                        continue;
+                    }
+
                     let resolve_fut = Box::pin({
                         let ctx = ctx.clone();
                         async move {
                             let ctx_field = ctx.with_field(field);
                             let field_name = ctx_field.item.node.response_key().node.clone();
                             let extensions = &ctx.query_env.extensions;
-
-                            let hooked = !extensions.is_empty()
-                                && (extensions.resolve_leaf()
-                                    || !field.node.selection_set.node.items.is_empty());
-                            if !hooked && field.node.directives.is_empty() {
-                                Ok((
-                                    field_name,
-                                    root.resolve_field(&ctx_field).await?.unwrap_or_default(),
-                                ))
-                            } else {
+                            {
                                 let type_name = T::type_name();
                                 let resolve_info = ResolveInfo {
                                     path_node: ctx_field.path_node.as_ref().unwrap(),

@@ -10,6 +10,17 @@ pub async fn resolve_list<'a, T: OutputType + 'a>(
     iter: impl IntoIterator<Item = T>,
     len: Option<usize>,
 ) -> ServerResult<Value> {
+    // portal-gateway patch: boxed, as `resolve_container` is, so that a field whose
+    // value is a list does not carry the list's resolution inline.
+    Box::pin(resolve_list_inner(ctx, field, iter, len)).await
+}
+
+async fn resolve_list_inner<'a, T: OutputType + 'a>(
+    ctx: &ContextSelectionSet<'a>,
+    field: &Positioned<Field>,
+    iter: impl IntoIterator<Item = T>,
+    len: Option<usize>,
+) -> ServerResult<Value> {
     let extensions = &ctx.query_env.extensions;
     if !extensions.is_empty() && extensions.resolve_leaf() {
         let mut futures = len.map(Vec::with_capacity).unwrap_or_default();
