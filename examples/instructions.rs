@@ -9,98 +9,22 @@
 //! instructions <body.json> <tokens.txt> <warm-up requests> <measured requests>
 //! ```
 //!
-//! The configuration is the server's (`DATABASE_URL`, `JWT_SECRET`, …). Request `i`
-//! carries token `i mod n`, in both phases, so runs with different counts see the same
-//! callers in the same order. Every answer must be `200` without errors. Prints one JSON
-//! line: requests, statements and answer bytes of the measured phase.
+//! The configuration is the server's (`DATABASE_URL`, `JWT_SECRET`, …); the driver is
+//! `support/dashboard.rs`, shared with `allocations`. Prints one JSON line: requests,
+//! statements and answer bytes of the measured phase.
 
-use std::net::SocketAddr;
-
-use anyhow::{Context, bail};
-use axum::body::Body;
-use axum::extract::ConnectInfo;
-use axum::http::{Request, StatusCode, header};
-use portal_gateway::config::Config;
-use portal_gateway::db::{self, StatementCounter};
-use portal_gateway::http::{self, AppState};
-use tower::ServiceExt;
+#[path = "support/dashboard.rs"]
+mod dashboard;
 
 /// The server's allocator, so that allocation costs what it costs in `serve`.
 #[global_allocator]
 static GLOBAL: portal_gateway::alloc::Mimalloc = portal_gateway::alloc::Mimalloc;
 
 fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let [body, tokens, warmup, requests] = &args[..] else {
-        bail!("usage: instructions <body.json> <tokens.txt> <warm-up requests> <measured requests>");
-    };
-    let body = std::fs::read(body).context("reading the body")?;
-    let tokens: Vec<String> = std::fs::read_to_string(tokens)
-        .context("reading the tokens")?
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(str::to_owned)
-        .collect();
-    if tokens.is_empty() {
-        bail!("no tokens");
-    }
-    let warmup: usize = warmup.parse()?;
-    let requests: usize = requests.parse()?;
-    // One thread: the count does not depend on how work lands on workers.
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(run(body, tokens, warmup, requests))
-}
-
-async fn run(body: Vec<u8>, tokens: Vec<String>, warmup: usize, requests: usize) -> anyhow::Result<()> {
-    let config = Config::from_env()?;
-    let statements = StatementCounter::default();
-    let pool = db::pool(
-        &config.database_url,
-        config.pool_size,
-        config.acquire_timeout,
-        &statements,
-    )?;
-    let (state, audit) = AppState::new(config, pool, statements.clone())?;
-    let router = http::router(state);
-    let mut answer_bytes = 0;
-    let mut before = 0;
-    for i in 0..warmup + requests {
-        if i == warmup {
-            before = statements.get();
-        }
-        let n = one(&router, &body, &tokens[i % tokens.len()]).await?;
-        if i >= warmup {
-            answer_bytes += n;
-        }
-    }
-    let statements = statements.get() - before;
-    // Every audit event of the run is written before the count ends.
-    drop(router);
-    audit.finish().await;
+    let m = dashboard::main("instructions", |_| {})?;
     println!(
         "{}",
-        serde_json::json!({ "requests": requests, "statements": statements, "answer_bytes": answer_bytes })
+        serde_json::json!({ "requests": m.requests, "statements": m.statements, "answer_bytes": m.answer_bytes })
     );
     Ok(())
-}
-
-/// One `POST /graphql` as `token`; the answer's size.
-async fn one(router: &axum::Router, body: &[u8], token: &str) -> anyhow::Result<usize> {
-    let request = Request::post("/graphql")
-        .header(header::CONTENT_TYPE, "application/json")
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .extension(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))))
-        .body(Body::from(body.to_vec()))?;
-    let response = router.clone().oneshot(request).await?;
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await?;
-    if status != StatusCode::OK || bytes.windows(9).any(|w| w == b"\"errors\":") {
-        bail!(
-            "answer {status}: {}",
-            String::from_utf8_lossy(&bytes[..bytes.len().min(300)])
-        );
-    }
-    Ok(bytes.len())
 }
