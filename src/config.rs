@@ -16,6 +16,7 @@
 //! | `RUST_LOG` | `portal_gateway=info,warn` | what is logged (tracing's `EnvFilter`) |
 //! | `DEV_MODE` | `false` | serve the demo personas' tokens to the playground |
 //! | `DB_POOL_SIZE` | `16` | connections in the pool |
+//! | `EXECUTIONS_IN_FLIGHT` | 4 per core | GraphQL requests executing at once in this instance; the rest wait their turn (within `REQUEST_TIMEOUT_MS`) |
 //! | `DB_ACQUIRE_TIMEOUT_MS` | `3000` | longest wait for a pooled connection (or to open one) |
 //! | `TOKEN_MAX_LIFETIME` | `86400` | seconds a token may live (`exp - iat`) |
 //! | `MAX_DEPTH` | `12` | deepest query accepted (data fields, fragments expanded) |
@@ -65,6 +66,10 @@ pub struct Config {
     pub metrics_addr: Option<SocketAddr>,
     pub dev_mode: bool,
     pub pool_size: usize,
+    /// How many GraphQL requests execute at once; the others wait in arrival order.
+    /// Each execution holds its answer's tree while it runs, so this bounds the memory
+    /// of a burst; and past a few per core more at once only interleave (BENCHMARKS.md).
+    pub executions_in_flight: usize,
     /// The longest wait for a pooled connection, or to open one.
     pub acquire_timeout: Duration,
     /// The longest a token may live, `exp - iat`.
@@ -138,6 +143,12 @@ impl Default for Live {
 }
 
 impl Config {
+    /// Four executions per core: enough to keep the cores busy while others wait on
+    /// PostgreSQL.
+    pub fn default_executions_in_flight() -> usize {
+        4 * std::thread::available_parallelism().map_or(1, |n| n.get())
+    }
+
     /// Where the listener connects.
     pub fn listen_url(&self) -> &str {
         self.database_listen_url.as_deref().unwrap_or(&self.database_url)
@@ -335,6 +346,7 @@ impl Config {
                 .transpose()?,
             dev_mode,
             pool_size: parsed("DB_POOL_SIZE", 16)?,
+            executions_in_flight: parsed("EXECUTIONS_IN_FLIGHT", Config::default_executions_in_flight())?,
             acquire_timeout: Duration::from_millis(parsed("DB_ACQUIRE_TIMEOUT_MS", 3_000)?),
             token_max_lifetime: Duration::from_secs(parsed("TOKEN_MAX_LIFETIME", 86_400)?),
             trusted_documents: var("TRUSTED_DOCUMENTS").map(PathBuf::from),

@@ -49,6 +49,9 @@ pub struct AppState {
     pub requests: AtomicU64,
     pub audit: AuditSink,
     pub rate: RateLimiter,
+    /// Turns to execute (`EXECUTIONS_IN_FLIGHT`): a request waits for one after its
+    /// caller's own limits and holds it until its answer is written.
+    pub executions: Arc<tokio::sync::Semaphore>,
     pub documents: PersistedDocuments,
     pub metrics: Arc<crate::metrics::Metrics>,
     /// This instance's WebSocket subscriptions.
@@ -128,6 +131,7 @@ impl AppState {
         let state = AppState {
             metrics,
             rate: RateLimiter::new(rate, rate.in_flight as usize),
+            executions: Arc::new(tokio::sync::Semaphore::new(config.executions_in_flight.max(1))),
             schema: graphql::build_schema(config.limits),
             tokens: Tokens::from_config(&config)?,
             pool,
@@ -393,6 +397,13 @@ async fn graphql_answer(app: &AppState, request: Request) -> Response {
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
+    // A turn to execute, waited for in arrival order within the request's time.
+    let timeout = app.config.limits.request_timeout;
+    let _turn = match tokio::time::timeout(timeout, app.executions.clone().acquire_owned()).await {
+        Ok(Ok(turn)) => turn,
+        // The semaphore is never closed; only the wait can run out.
+        Ok(Err(_)) | Err(_) => return refused(media, Error::Timeout(timeout.as_millis() as u64)),
+    };
     let caller = match caller(app, &headers, verified).await {
         Ok(c) => c,
         Err(e) => {

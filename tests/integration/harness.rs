@@ -217,6 +217,7 @@ impl TestApp {
             metrics_addr: Some("127.0.0.1:0".parse().unwrap()),
             dev_mode,
             pool_size: 8,
+            executions_in_flight: Config::default_executions_in_flight(),
             acquire_timeout: std::time::Duration::from_secs(3),
             token_max_lifetime: std::time::Duration::from_secs(86_400),
             limits,

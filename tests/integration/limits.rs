@@ -666,3 +666,44 @@ async fn nul_characters_and_over_long_strings_are_bad_input_naming_their_place()
         "{r}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn past_the_bound_of_executions_a_request_waits_its_turn_and_then_answers() {
+    use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+    let app = TestApp::configured(|c| c.executions_in_flight = 1).await;
+    let task = app.id_of("tasks", "title", "Kick-off workshop").await;
+    // Hold the task's row: Sam's update takes the one turn and waits for the row.
+    let mut holder = AsyncPgConnection::establish(&app.url).await.unwrap();
+    holder
+        .batch_execute(&format!(
+            "BEGIN; SELECT 1 FROM tasks WHERE id = '{task}' FOR UPDATE"
+        ))
+        .await
+        .unwrap();
+    let update = app.query_vars(
+        SAM,
+        "mutation($id: ID!) { updateTask(id: $id, input: { title: \"Turned\" }) { title } }",
+        json!({ "id": task }),
+    );
+    let read = async {
+        let waiting = "SELECT count(*) AS n FROM pg_stat_activity \
+                       WHERE wait_event_type = 'Lock' AND datname = current_database()";
+        let mut tries = 0;
+        while app.count(waiting).await == 0 {
+            tries += 1;
+            assert!(tries < 200, "the update never reached the row");
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        // Another caller's query cannot run while the update holds the only turn.
+        let mut read = std::pin::pin!(app.query_as("greta@globex.example", "{ viewer { name } }"));
+        let early = tokio::time::timeout(std::time::Duration::from_millis(500), read.as_mut()).await;
+        assert!(early.is_err(), "answered without a turn: {early:?}");
+        holder.batch_execute("ROLLBACK").await.unwrap();
+        read.await
+    };
+    let (updated, read) = tokio::join!(update, read);
+    assert_eq!(updated["data"]["updateTask"]["title"], "Turned", "{updated}");
+    assert!(updated["errors"].is_null(), "{updated}");
+    assert!(read["errors"].is_null(), "{read}");
+    assert_eq!(read["data"]["viewer"]["name"], "Greta", "{read}");
+}
