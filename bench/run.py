@@ -549,6 +549,8 @@ def load_run(server: Server, kind: str, token_file: Path, query: str) -> dict:
                                       for v in (watch.server_user, watch.server_kernel)]
     after = metrics(server) if server.name == "gateway" else {}
     r["peak_rss_mb"] = round(server.status("VmHWM") / 1024, 1)
+    # Two seconds after the load stops: what the server keeps once it is idle again.
+    time.sleep(2)
     r["rss_after_mb"] = round(server.status("VmRSS") / 1024, 1)
     r["loadavg_before"], r["loadavg_after"] = load_before, loadavg()
     r["users"] = len(token_file.read_text().split())

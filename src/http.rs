@@ -400,7 +400,7 @@ async fn graphql_answer(app: &AppState, request: Request) -> Response {
     // A turn to execute, waited for in arrival order within the request's time.
     let timeout = app.config.limits.request_timeout;
     let _turn = match tokio::time::timeout(timeout, app.executions.clone().acquire_owned()).await {
-        Ok(Ok(turn)) => turn,
+        Ok(Ok(turn)) => (turn, crate::alloc::Executing::start()),
         // The semaphore is never closed; only the wait can run out.
         Ok(Err(_)) | Err(_) => return refused(media, Error::Timeout(timeout.as_millis() as u64)),
     };

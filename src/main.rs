@@ -73,7 +73,11 @@ fn main() -> anyhow::Result<()> {
         print!("{}", graphql::sdl());
         return Ok(());
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        // Back near idle after a burst (src/alloc.rs).
+        .on_thread_park(portal_gateway::alloc::on_park)
+        .build()?;
     runtime.block_on(run(cli.command))
 }
 
