@@ -6,6 +6,9 @@
     bench/run.py peer    # the same, plus PostGraphile v5 + RLS over the same data
                          # (bench/peer), and the one-statement ceiling through pgbench
     bench/run.py profile # perf over the machine during the external run: where CPU goes
+    bench/run.py flamegraph  # the gateway's flame graphs (perf, DWARF stacks) into
+                         # bench/flamegraphs/gateway-<kind>.svg; FLAMEGRAPH_DIR names a
+                         # checkout of github.com/brendangregg/FlameGraph
     bench/run.py cache   # the dashboard as external users with GRANTS_CACHE=false, then true
     bench/run.py propagation
                          # two gateways on one database: a role changed through A, B
@@ -452,17 +455,24 @@ def answer(server: Server, query: str, token: str) -> dict:
     return json.loads(body)
 
 
+DECIMALS = {"amount"}  # the dashboard's Decimal fields
+
+
 def normalize(doc: dict) -> dict:
-    """The peer's answer under the gateway's root field name, numbers as floats."""
+    """The peer's answer under the gateway's root field name, numbers (and the gateway's
+    Decimal strings) as floats."""
     data = doc.get("data") or {}
     if "allProjects" in data:
         data = {"projects": data["allProjects"]}
 
-    def walk(x):
+    def walk(x, key=None):
         if isinstance(x, dict):
-            return {k: walk(v) for k, v in x.items()}
+            return {k: walk(v, k) for k, v in x.items()}
+        if key in DECIMALS and isinstance(x, str):
+            # The gateway answers a Decimal as a string (exact); the others as a number.
+            return float(x)
         if isinstance(x, list):
-            return [walk(v) for v in x]
+            return [walk(v, key) for v in x]
         if isinstance(x, (int, float)) and not isinstance(x, bool):
             return float(x)
         return x
@@ -836,6 +846,40 @@ def profile(db_url: str, secret: str, toks: dict) -> None:
     print(f"\n(perf data: {data.relative_to(ROOT)}; e.g. perf report -i {data.relative_to(ROOT)} --comms postgres -G)")
 
 
+def flamegraph(db_url: str, secret: str, toks: dict) -> None:
+    """The gateway's own flame graph under the dashboard load, one per caller kind:
+    perf with DWARF call graphs on the gateway's process only, folded and drawn by
+    Brendan Gregg's FlameGraph scripts (FLAMEGRAPH_DIR, not part of this repository), into
+    bench/flamegraphs/gateway-<kind>.svg."""
+    tools = Path(os.environ.get("FLAMEGRAPH_DIR", ""))
+    if not (tools / "flamegraph.pl").exists() or not shutil.which("perf"):
+        sys.exit("bench: needs perf and FLAMEGRAPH_DIR=<a checkout of github.com/brendangregg/FlameGraph>")
+    graphs = BENCH / "flamegraphs"
+    for kind in ("external", "staff"):
+        server = gateway(db_url, secret)
+        data = OUT / f"perf-{kind}.data"
+        try:
+            verify(server, DASHBOARD, toks[kind], kind)
+            wrk(server, toks[kind], DASHBOARD, WARMUP, '"projects":{"nodes":[]')
+            rec = subprocess.Popen(["perf", "record", "-F", "199", "--call-graph", "dwarf,16384", "-o", str(data),
+                                    "-p", str(server.proc.pid), "--", "sleep", "8"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            _children.append(rec)
+            wrk(server, toks[kind], DASHBOARD, 10, '"projects":{"nodes":[]')
+            rec.wait()
+            _children.remove(rec)
+        finally:
+            server.stop()
+        script = subprocess.run(["perf", "script", "-i", str(data)], capture_output=True, text=True).stdout
+        folded = subprocess.run(["perl", str(tools / "stackcollapse-perf.pl")], input=script,
+                                capture_output=True, text=True).stdout
+        svg = subprocess.run(["perl", str(tools / "flamegraph.pl"), "--title",
+                              f"portal-gateway, {kind} dashboard, 32 connections ({build_info()['commit']})",
+                              "--width", "1600"], input=folded, capture_output=True, text=True).stdout
+        (graphs / f"gateway-{kind}.svg").write_text(svg)
+        log(f"flamegraph/{kind}: bench/flamegraphs/gateway-{kind}.svg ({len(folded.splitlines())} stacks)")
+
+
 # ------------------------------------------------------------------ scale: replica, PgBouncer
 
 
@@ -1053,7 +1097,8 @@ def floor(requests: int) -> dict:
 
 def main() -> None:
     mode = sys.argv[1] if len(sys.argv) > 1 else "bench"
-    if mode not in ("bench", "peer", "profile", "cache", "propagation", "scale", "instructions", "scaleout"):
+    if mode not in ("bench", "peer", "profile", "flamegraph", "cache", "propagation", "scale", "instructions",
+                    "scaleout"):
         sys.exit(__doc__)
     if mode == "instructions" and not all(p.exists() for p in (INSTRUCTIONS, ALLOCATIONS, FLOOR)):
         sys.exit(f"bench: an example is missing from {INSTRUCTIONS.parent}: run `cargo build --release --example "
@@ -1088,6 +1133,9 @@ def main() -> None:
     toks = tokens(db_url, secret)
     if mode == "profile":
         profile(db_url, secret, toks)
+        return
+    if mode == "flamegraph":
+        flamegraph(db_url, secret, toks)
         return
     if mode == "propagation":
         result, lines = propagation(db_url, secret)
