@@ -465,9 +465,24 @@ async fn a_batch_of_aliased_introspection_fragments_gets_a_small_answer() {
 
 const SAM: &str = "sam@acme.example";
 
+/// The demo's "Kick-off workshop" task, its row locked by an open transaction on the
+/// returned connection (`ROLLBACK` on it lets go).
+async fn hold_kick_off_task(app: &TestApp) -> (uuid::Uuid, diesel_async::AsyncPgConnection) {
+    use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+    let task = app.id_of("tasks", "title", "Kick-off workshop").await;
+    let mut holder = AsyncPgConnection::establish(&app.url).await.unwrap();
+    holder
+        .batch_execute(&format!(
+            "BEGIN; SELECT 1 FROM tasks WHERE id = '{task}' FOR UPDATE"
+        ))
+        .await
+        .unwrap();
+    (task, holder)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_request_past_its_time_is_a_timeout_and_its_mutation_leaves_nothing_behind() {
-    use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+    use diesel_async::SimpleAsyncConnection;
     let app = TestApp::with(
         Limits {
             request_timeout: std::time::Duration::from_millis(700),
@@ -476,15 +491,8 @@ async fn a_request_past_its_time_is_a_timeout_and_its_mutation_leaves_nothing_be
         false,
     )
     .await;
-    let task = app.id_of("tasks", "title", "Kick-off workshop").await;
     // Hold the task's row, so that the update waits for it.
-    let mut holder = AsyncPgConnection::establish(&app.url).await.unwrap();
-    holder
-        .batch_execute(&format!(
-            "BEGIN; SELECT 1 FROM tasks WHERE id = '{task}' FOR UPDATE"
-        ))
-        .await
-        .unwrap();
+    let (task, mut holder) = hold_kick_off_task(&app).await;
     let started = std::time::Instant::now();
     let r = app
         .query_vars(
@@ -669,17 +677,10 @@ async fn nul_characters_and_over_long_strings_are_bad_input_naming_their_place()
 
 #[tokio::test(flavor = "multi_thread")]
 async fn past_the_bound_of_executions_a_request_waits_its_turn_and_then_answers() {
-    use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+    use diesel_async::SimpleAsyncConnection;
     let app = TestApp::configured(|c| c.executions_in_flight = 1).await;
-    let task = app.id_of("tasks", "title", "Kick-off workshop").await;
     // Hold the task's row: Sam's update takes the one turn and waits for the row.
-    let mut holder = AsyncPgConnection::establish(&app.url).await.unwrap();
-    holder
-        .batch_execute(&format!(
-            "BEGIN; SELECT 1 FROM tasks WHERE id = '{task}' FOR UPDATE"
-        ))
-        .await
-        .unwrap();
+    let (task, mut holder) = hold_kick_off_task(&app).await;
     let update = app.query_vars(
         SAM,
         "mutation($id: ID!) { updateTask(id: $id, input: { title: \"Turned\" }) { title } }",
