@@ -16,7 +16,7 @@
 //! | `RUST_LOG` | `portal_gateway=info,warn` | what is logged (tracing's `EnvFilter`) |
 //! | `DEV_MODE` | `false` | serve the demo personas' tokens to the playground |
 //! | `DB_POOL_SIZE` | `16` | connections in the pool |
-//! | `EXECUTIONS_IN_FLIGHT` | 4 per core | GraphQL requests executing at once in this instance; the rest wait their turn (within `REQUEST_TIMEOUT_MS`) |
+//! | `EXECUTIONS_IN_FLIGHT` | 4 per core | GraphQL requests executing at once in this instance; the rest wait their turn (`TIMEOUT` after `REQUEST_TIMEOUT_MS` of waiting) |
 //! | `DB_ACQUIRE_TIMEOUT_MS` | `3000` | longest wait for a pooled connection (or to open one) |
 //! | `TOKEN_MAX_LIFETIME` | `86400` | seconds a token may live (`exp - iat`) |
 //! | `MAX_DEPTH` | `12` | deepest query accepted (data fields, fragments expanded) |

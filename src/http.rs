@@ -397,7 +397,8 @@ async fn graphql_answer(app: &AppState, request: Request) -> Response {
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    // A turn to execute, waited for in arrival order within the request's time.
+    // A turn to execute, waited for in arrival order for at most the request's time
+    // (the execution then has its own).
     let timeout = app.config.limits.request_timeout;
     let _turn = match tokio::time::timeout(timeout, app.executions.clone().acquire_owned()).await {
         Ok(Ok(turn)) => (turn, crate::alloc::Executing::start()),
