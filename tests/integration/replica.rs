@@ -72,6 +72,25 @@ async fn read(app: &TestApp, token: &str, task: &str, project: &str) -> Value {
     r["data"].clone()
 }
 
+/// The demo's first task and project (by id): what `READ` asks for.
+async fn first_task_and_project(app: &TestApp) -> (String, String) {
+    let first = |table: &str| format!("id = (SELECT id FROM {table} ORDER BY id LIMIT 1)");
+    let task = app.id_where("tasks", &first("tasks")).await.to_string();
+    let project = app.id_where("projects", &first("projects")).await.to_string();
+    (task, project)
+}
+
+/// Waits until a read as `token` is answered from the replica (once the server has seen
+/// it caught up).
+async fn reads_reach_the_replica(app: &TestApp, token: &str, task: &str, project: &str) {
+    until("a read goes to the replica", async || {
+        let n = routed(app, "replica").await;
+        read(app, token, task, project).await;
+        routed(app, "replica").await > n
+    })
+    .await;
+}
+
 /// Reads `read` until `done` holds (the replica and the server's view of it converge
 /// in the background); the test fails when they never do.
 async fn until(what: &str, mut read: impl AsyncFnMut() -> bool) {
@@ -89,22 +108,10 @@ async fn replica_serves_reads_while_a_callers_own_writes_stay_visible() {
     let db = Replicated::start().await;
     // Replay is paused below for as long as the test takes: no lag bound interferes.
     let app = db.app(Duration::from_secs(3600)).await;
-    let task = app
-        .id_where("tasks", "id = (SELECT id FROM tasks ORDER BY id LIMIT 1)")
-        .await
-        .to_string();
-    let project = app
-        .id_where("projects", "id = (SELECT id FROM projects ORDER BY id LIMIT 1)")
-        .await
-        .to_string();
+    let (task, project) = first_task_and_project(&app).await;
     let (ada, sam) = (app.token(ADA).await, app.token(SAM).await);
     let before = read(&app, &sam, &task, &project).await;
-    until("a read goes to the replica", async || {
-        let n = routed(&app, "replica").await;
-        read(&app, &sam, &task, &project).await;
-        routed(&app, "replica").await > n
-    })
-    .await;
+    reads_reach_the_replica(&app, &sam, &task, &project).await;
 
     // From here on the replica replays nothing: what happens on the primary now is
     // on the primary only.
@@ -160,21 +167,9 @@ async fn replica_serves_reads_while_a_callers_own_writes_stay_visible() {
 async fn replica_down_reads_answer_from_the_primary() {
     let mut db = Replicated::start().await;
     let app = db.app(Duration::from_secs(5)).await;
-    let task = app
-        .id_where("tasks", "id = (SELECT id FROM tasks ORDER BY id LIMIT 1)")
-        .await
-        .to_string();
-    let project = app
-        .id_where("projects", "id = (SELECT id FROM projects ORDER BY id LIMIT 1)")
-        .await
-        .to_string();
+    let (task, project) = first_task_and_project(&app).await;
     let sam = app.token(SAM).await;
-    until("a read goes to the replica", async || {
-        let n = routed(&app, "replica").await;
-        read(&app, &sam, &task, &project).await;
-        routed(&app, "replica").await > n
-    })
-    .await;
+    reads_reach_the_replica(&app, &sam, &task, &project).await;
 
     db.replica.stop();
     db.primary
