@@ -79,12 +79,19 @@ impl AppState {
             Some(path) => PersistedDocuments::trusted(path)?,
             None => PersistedDocuments::automatic(config.apq_cache_bytes),
         };
+        // Small pools of their own (probes, the audit writer, the hub): not counted with,
+        // nor waiting behind, the requests' statements.
+        let side_pool = |url: &str, size: usize| {
+            crate::db::pool_through(
+                url,
+                config.pooler,
+                size,
+                config.acquire_timeout,
+                &StatementCounter::default(),
+            )
+        };
         let replica = match &config.database_read_url {
             Some(url) => {
-                let probe = |url: &str| {
-                    let timeout = config.acquire_timeout;
-                    crate::db::pool_through(url, config.pooler, 1, timeout, &StatementCounter::default())
-                };
                 let reads = crate::db::pool_through(
                     url,
                     config.pooler,
@@ -94,32 +101,21 @@ impl AppState {
                 )?;
                 Some(Replica::start(
                     reads,
-                    probe(url)?,
-                    probe(&config.database_url)?,
+                    side_pool(url, 1)?,
+                    side_pool(&config.database_url, 1)?,
                     config.read_max_lag,
                 ))
             }
             None => None,
         };
-        let audit_pool = crate::db::pool_through(
-            &config.database_url,
-            config.pooler,
-            2,
-            config.acquire_timeout,
-            &StatementCounter::default(),
-        )?;
-        let (audit, writer) = AuditSink::start(audit_pool);
+        let (audit, writer) = AuditSink::start(side_pool(&config.database_url, 2)?);
         let rate = config.limits.rate;
-        // The hub reads each committed event once for all its subscribers, on connections
-        // of its own: not counted with (nor waiting behind) the requests.
-        let hub_pool = crate::db::pool_through(
-            &config.database_url,
-            config.pooler,
-            2,
-            config.acquire_timeout,
-            &StatementCounter::default(),
-        )?;
-        let hub = crate::events::hub::Hub::start(hub_pool, config.live, config.pool_size.div_ceil(2));
+        // The hub reads each committed event once for all its subscribers.
+        let hub = crate::events::hub::Hub::start(
+            side_pool(&config.database_url, 2)?,
+            config.live,
+            config.pool_size.div_ceil(2),
+        );
         let grants = Arc::new(auth::cache::GrantsCache::new(config.grants_cache));
         let listener = crate::events::listener::spawn(config.listen_url(), grants.clone(), hub.clone());
         let mut metrics = crate::metrics::Metrics::new(pool.clone(), audit.clone(), statements.clone())
