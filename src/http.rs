@@ -53,6 +53,8 @@ pub struct AppState {
     /// caller's own limits and holds it until its answer is written.
     pub executions: Arc<tokio::sync::Semaphore>,
     pub documents: PersistedDocuments,
+    /// The documents this instance has parsed, by their text (`graphql::parsed`).
+    pub parsed: crate::graphql::parsed::ParsedDocuments,
     pub metrics: Arc<crate::metrics::Metrics>,
     /// This instance's WebSocket subscriptions.
     pub hub: crate::events::hub::Hub,
@@ -136,6 +138,7 @@ impl AppState {
             requests: AtomicU64::new(0),
             audit,
             documents,
+            parsed: Default::default(),
             hub,
             grants,
             listener,
@@ -380,6 +383,7 @@ async fn graphql_answer(app: &AppState, request: Request) -> Response {
         }
     };
     app.documents.resolve(claims.as_ref().map(|c| c.ws), &mut batch);
+    app.parsed.attach(&mut batch);
     // Judged on the document that will run, a persisted one included.
     if read_only && batch.iter_mut().any(selects_mutation) {
         let mut response = request_error(

@@ -16,6 +16,7 @@ pub mod loaders;
 mod mutations;
 mod node;
 mod notifications;
+pub mod parsed;
 pub mod persisted;
 mod pipeline;
 mod projects;

@@ -366,6 +366,7 @@ impl Session {
         // only the manifest's documents run; an automatic persisted query is looked up.
         let mut batch = async_graphql::BatchRequest::Single(request);
         self.app.documents.resolve(Some(self.workspace_id), &mut batch);
+        self.app.parsed.attach(&mut batch);
         let Ok(mut request) = batch.into_single() else {
             return Err(Closing::new(4400, "Invalid message received"));
         };
