@@ -9,7 +9,7 @@
 pub mod catalog;
 pub mod grants;
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -103,7 +103,7 @@ impl Access {
                 admin,
             },
             workspace: Grants::staff(),
-            projects: HashMap::new(),
+            projects: HashMap::default(),
             disabled: 0,
             preview_by: None,
         }
@@ -123,7 +123,7 @@ impl Access {
             .filter_map(|m| Module::parse(m))
             .fold(0u8, |acc, m| acc | m.bit());
         let workspace = grants::merge(workspace_roles, now).without_modules(disabled);
-        let mut projects: HashMap<Uuid, Grants> = HashMap::new();
+        let mut projects: HashMap<Uuid, Grants> = HashMap::default();
         for m in memberships {
             let role = grants::merge(m.role.as_ref(), now).without_modules(disabled);
             let entry = projects.entry(m.project_id).or_default();

@@ -45,7 +45,7 @@ pub struct RequestAudit {
     pub root_fields: Vec<String>,
     /// The records resolved into the response so far, in the order first returned (the
     /// set answers "seen already?" without a scan: a dashboard returns hundreds).
-    returned: Mutex<(Vec<Uuid>, HashSet<Uuid>)>,
+    returned: Mutex<(Vec<Uuid>, foldhash::HashSet<Uuid>)>,
     /// Set once a mutation wrote this operation's event itself.
     pub written: AtomicBool,
 }
@@ -72,7 +72,7 @@ impl RequestAudit {
             operation_name,
             operation_type,
             root_fields,
-            returned: Mutex::new((Vec::new(), HashSet::new())),
+            returned: Mutex::new(Default::default()),
             written: AtomicBool::new(false),
         })
     }
@@ -96,7 +96,7 @@ impl RequestAudit {
             operation_name,
             operation_type,
             root_fields,
-            returned: Mutex::new((Vec::new(), HashSet::new())),
+            returned: Mutex::new(Default::default()),
             written: AtomicBool::new(false),
         }
     }
