@@ -185,23 +185,23 @@ impl Invoice {
 
     /// The client account billed. Visible to external users whose grants include
     /// `invoices.relations: account` and access to `crm` (from workspace-wide roles).
-    async fn account(&self, ctx: &Context<'_>) -> Result<Option<CrmAccount>> {
+    async fn account(&self, ctx: &Context<'_>) -> Result<Option<Box<CrmAccount>>> {
         if !self.grants.allows(ACCOUNT) {
             return Ok(None);
         }
         let row = ctx.loader().load_one(AccountId(self.row.account_id)).await?;
-        row.map(|r| CrmAccount::new(ctx, r)).transpose()
+        row.map(|r| CrmAccount::new(ctx, r).map(Box::new)).transpose()
     }
 
     /// The project billed, if any. Visible to external users whose grants include
     /// `invoices.relations: project`, and only when the project is in their scope with
     /// access to `projects`.
-    async fn project(&self, ctx: &Context<'_>) -> Result<Option<Project>> {
+    async fn project(&self, ctx: &Context<'_>) -> Result<Option<Box<Project>>> {
         let Some(id) = self.grants.reveal(PROJECT, self.row.project_id).flatten() else {
             return Ok(None);
         };
         let row = ctx.loader().load_one(ProjectId(id)).await?;
-        row.map(|r| Project::new(ctx, r)).transpose()
+        row.map(|r| Project::new(ctx, r).map(Box::new)).transpose()
     }
 
     /// The invoice's lines. Visible to external users whose grants include

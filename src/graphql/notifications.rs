@@ -107,19 +107,19 @@ impl PortalEvent {
     }
 
     /// The project concerned (of the task, comment or invoice), when visible.
-    async fn project(&self, ctx: &Context<'_>) -> Result<Option<Project>> {
+    async fn project(&self, ctx: &Context<'_>) -> Result<Option<Box<Project>>> {
         let Some(id) = self.0.project_id else {
             return Ok(None);
         };
         let row = ctx.loader().load_one(ProjectId(id)).await?;
-        row.map(|r| Project::new(ctx, r)).transpose()
+        row.map(|r| Project::new(ctx, r).map(Box::new)).transpose()
     }
 
     /// The task concerned, when visible.
-    async fn task(&self, ctx: &Context<'_>) -> Result<Option<Task>> {
+    async fn task(&self, ctx: &Context<'_>) -> Result<Option<Box<Task>>> {
         let Some(id) = self.0.task_id else { return Ok(None) };
         let row = ctx.loader().load_one(TaskId(id)).await?;
-        row.map(|r| Task::new(ctx, r)).transpose()
+        row.map(|r| Task::new(ctx, r).map(Box::new)).transpose()
     }
 
     /// The comment added, when visible (as on its task's `comments`).
@@ -135,21 +135,21 @@ impl PortalEvent {
     }
 
     /// The invoice concerned, when visible.
-    async fn invoice(&self, ctx: &Context<'_>) -> Result<Option<Invoice>> {
+    async fn invoice(&self, ctx: &Context<'_>) -> Result<Option<Box<Invoice>>> {
         let Some(id) = self.0.invoice_id else {
             return Ok(None);
         };
         let row = ctx.loader().load_one(InvoiceId(id)).await?;
-        row.map(|r| Invoice::new(ctx, r)).transpose()
+        row.map(|r| Invoice::new(ctx, r).map(Box::new)).transpose()
     }
 
     /// The article published, when visible.
-    async fn article(&self, ctx: &Context<'_>) -> Result<Option<KbArticle>> {
+    async fn article(&self, ctx: &Context<'_>) -> Result<Option<Box<KbArticle>>> {
         let Some(id) = self.0.article_id else {
             return Ok(None);
         };
         let row = ctx.loader().load_one(ArticleId(id)).await?;
-        row.map(|r| KbArticle::new(ctx, r)).transpose()
+        row.map(|r| KbArticle::new(ctx, r).map(Box::new)).transpose()
     }
 }
 

@@ -170,33 +170,35 @@ impl Project {
     /// The project's budget. Visible to external users whose grants include
     /// `projects.relations: budget`, and only while the budget's client access is on (staff
     /// switch it).
-    async fn budget(&self) -> Option<Budget> {
+    async fn budget(&self) -> Option<Box<Budget>> {
         let budget = self.grants.reveal(BUDGET, self.budget.clone()).flatten()?;
-        (budget.client_access || self.grants.is_staff()).then_some(Budget {
-            row: budget,
-            grants: self.grants,
+        (budget.client_access || self.grants.is_staff()).then(|| {
+            Box::new(Budget {
+                row: budget,
+                grants: self.grants,
+            })
         })
     }
 
     /// The client account of the project. Visible to external users whose grants include
     /// `projects.relations: account` and access to `crm`; only the caller's own account
     /// exists for an external caller.
-    async fn account(&self, ctx: &Context<'_>) -> Result<Option<CrmAccount>> {
+    async fn account(&self, ctx: &Context<'_>) -> Result<Option<Box<CrmAccount>>> {
         let Some(id) = self.grants.reveal(ACCOUNT, self.row.account_id).flatten() else {
             return Ok(None);
         };
         let row = ctx.loader().load_one(AccountId(id)).await?;
-        row.map(|r| CrmAccount::new(ctx, r)).transpose()
+        row.map(|r| CrmAccount::new(ctx, r).map(Box::new)).transpose()
     }
 
     /// The main project of a sub-project. Visible to external users whose grants include
     /// `projects.relations: parent`, and only when that project is in their scope.
-    async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Project>> {
+    async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Box<Project>>> {
         let Some(id) = self.grants.reveal(PARENT, self.row.parent_id).flatten() else {
             return Ok(None);
         };
         let row = ctx.loader().load_one(ProjectId(id)).await?;
-        row.map(|r| Project::new(ctx, r)).transpose()
+        row.map(|r| Project::new(ctx, r).map(Box::new)).transpose()
     }
 
     /// The project's sub-projects in the caller's scope, by name. Visible to external users

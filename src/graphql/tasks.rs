@@ -224,12 +224,12 @@ impl Task {
 
     /// The task's project. Visible to external users whose grants include
     /// `tasks.relations: project` and access to `projects` for that project.
-    async fn project(&self, ctx: &Context<'_>) -> Result<Option<Project>> {
+    async fn project(&self, ctx: &Context<'_>) -> Result<Option<Box<Project>>> {
         if !self.grants.allows(PROJECT) {
             return Ok(None);
         }
         let row = ctx.loader().load_one(ProjectId(self.row.project_id)).await?;
-        row.map(|r| Project::new(ctx, r)).transpose()
+        row.map(|r| Project::new(ctx, r).map(Box::new)).transpose()
     }
 
     /// The task's comments, oldest first; never internal ones for external users. Visible
