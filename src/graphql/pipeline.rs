@@ -20,8 +20,8 @@
 use std::sync::Arc;
 
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextPrepareRequest, NextRequest, NextResolve,
-    NextValidation, ResolveInfo,
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextPrepareRequest, NextRequest,
+    NextValidation,
 };
 use async_graphql::{Request, Response, ServerError, ServerResult, ValidationResult, Value};
 
@@ -110,18 +110,23 @@ impl Extension for Steps {
         response
     }
 
-    async fn resolve(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        info: ResolveInfo<'_>,
-        next: NextResolve<'_>,
-    ) -> ServerResult<Option<Value>> {
-        self.budget.resolve(ctx, info, next).await
-    }
-
-    /// Only fields with a selection set: leaves and list items skip the extension (the
-    /// budget charges their bytes with the object or list that holds them).
+    /// Leaves and list items skip the extension (the budget charges their bytes with
+    /// the object or list that holds them) ...
     fn resolve_every_field(&self) -> bool {
         false
+    }
+
+    /// ... and objects and lists are charged synchronously, before and after they
+    /// resolve, without wrapping their futures.
+    fn resolve_composites(&self) -> bool {
+        false
+    }
+
+    fn enter_composite(&self, _ctx: &ExtensionContext<'_>) -> ServerResult<()> {
+        self.budget.enter()
+    }
+
+    fn leave_composite(&self, _ctx: &ExtensionContext<'_>, key: &str, value: &Value) -> ServerResult<()> {
+        self.budget.leave(key, value)
     }
 }

@@ -5,8 +5,10 @@
 //! object, or a list of them) resolves: its key, and the approximate size of the leaves
 //! its value holds directly (an object's scalar members, or those of each object of a
 //! list); nested objects and lists are charged by their own fields. Leaf fields and list
-//! items do not pass through the extension at all (async-graphql as patched in
-//! `vendor/async-graphql`), which is what makes the budget cheap. Once the budget is
+//! items do not pass through the extension at all, and objects and lists only through
+//! its two synchronous calls before and after they resolve, without a future of their
+//! own (async-graphql as patched in `vendor/async-graphql`), which is what makes the
+//! budget cheap. Once the budget is
 //! spent, every object or list still to resolve is refused before its resolver runs, so
 //! no further row is loaded; the operation's answer is then replaced by the one refusal.
 //! The exact serialised size is checked as a backstop when the estimate comes near the
@@ -14,7 +16,6 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use async_graphql::extensions::{ExtensionContext, NextResolve, ResolveInfo};
 use async_graphql::{Response, ServerError, ServerResult, Value};
 
 use super::errors::server_error;
@@ -104,22 +105,20 @@ fn serialised_len(value: &Value) -> usize {
 }
 
 impl Budget {
-    /// Charges a field with a selection set: its key and the leaves its value holds
-    /// directly; refuses it once the budget is spent.
-    pub async fn resolve(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        info: ResolveInfo<'_>,
-        next: NextResolve<'_>,
-    ) -> ServerResult<Option<Value>> {
+    /// Refuses a field with a selection set before its resolver runs once the budget is
+    /// spent, so that no further row is loaded.
+    pub fn enter(&self) -> ServerResult<()> {
         let spent = self.spent.load(Ordering::Relaxed);
         if spent > self.max_bytes {
             return Err(self.refusal(spent));
         }
-        // `"key":` and a comma.
-        let key = info.alias.unwrap_or(info.name).len() + 4;
-        let value = next.run(ctx, info).await?;
-        let bytes = key + value.as_ref().map_or(4, own_bytes);
+        Ok(())
+    }
+
+    /// Charges a field with a selection set once it resolved: its response key, `"key":`
+    /// and a comma, and the leaves its value holds directly.
+    pub fn leave(&self, key: &str, value: &Value) -> ServerResult<()> {
+        let bytes = key.len() + 4 + own_bytes(value);
         let spent = self
             .spent
             .fetch_add(bytes, Ordering::Relaxed)
@@ -127,7 +126,7 @@ impl Budget {
         if spent > self.max_bytes {
             return Err(self.refusal(spent));
         }
-        Ok(value)
+        Ok(())
     }
 
     /// The answer, or the one refusal when it came out over the budget.

@@ -454,6 +454,34 @@ pub trait Extension: Sync + Send + 'static {
     fn resolve_every_field(&self) -> bool {
         true
     }
+
+    /// Whether [`Extension::resolve`] is called for fields that have a selection set
+    /// (the default). When no extension of a request asks for it (nor for every field),
+    /// those fields resolve without the per-field chain too, and the extensions see
+    /// each of them through the synchronous [`Extension::enter_composite`] and
+    /// [`Extension::leave_composite`] instead: no future, box or registry lookup per
+    /// field. (portal-gateway patch, see PATCH.md.)
+    fn resolve_composites(&self) -> bool {
+        true
+    }
+
+    /// Called before a field with a selection set resolves, when no extension resolves
+    /// composites; an error is the field's error, and its resolver does not run.
+    fn enter_composite(&self, _ctx: &ExtensionContext<'_>) -> ServerResult<()> {
+        Ok(())
+    }
+
+    /// Called with the value of a field with a selection set and its response key, when
+    /// no extension resolves composites; an error is the field's error instead of the
+    /// value.
+    fn leave_composite(
+        &self,
+        _ctx: &ExtensionContext<'_>,
+        _key: &str,
+        _value: &Value,
+    ) -> ServerResult<()> {
+        Ok(())
+    }
 }
 
 /// Extension factory
@@ -469,6 +497,7 @@ pub trait ExtensionFactory: Send + Sync + 'static {
 pub struct Extensions {
     extensions: Vec<Arc<dyn Extension>>,
     every_field: bool,
+    composites: bool,
     schema_env: SchemaEnv,
     session_data: Arc<Data>,
     query_data: Option<Arc<Data>>,
@@ -484,6 +513,9 @@ impl Extensions {
         let extensions: Vec<Arc<dyn Extension>> = extensions.into_iter().collect();
         Extensions {
             every_field: extensions.iter().any(|e| e.resolve_every_field()),
+            composites: extensions
+                .iter()
+                .any(|e| e.resolve_every_field() || e.resolve_composites()),
             extensions,
             schema_env,
             session_data,
@@ -506,6 +538,29 @@ impl Extensions {
     #[inline]
     pub(crate) fn resolve_leaf(&self) -> bool {
         self.every_field
+    }
+
+    /// Whether a field with a selection set goes through the extensions' `resolve`
+    /// (see [`Extension::resolve_composites`]).
+    #[inline]
+    pub(crate) fn resolve_composite(&self) -> bool {
+        self.composites
+    }
+
+    /// Each extension's [`Extension::enter_composite`], in order; the first error.
+    pub(crate) fn enter_composite(&self) -> ServerResult<()> {
+        let ctx = self.create_context();
+        self.extensions
+            .iter()
+            .try_for_each(|e| e.enter_composite(&ctx))
+    }
+
+    /// Each extension's [`Extension::leave_composite`], in order; the first error.
+    pub(crate) fn leave_composite(&self, key: &str, value: &Value) -> ServerResult<()> {
+        let ctx = self.create_context();
+        self.extensions
+            .iter()
+            .try_for_each(|e| e.leave_composite(&ctx, key, value))
     }
 
     #[inline]

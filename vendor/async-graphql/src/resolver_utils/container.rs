@@ -193,46 +193,61 @@ async fn resolve_container_inner<'a, T: ContainerType + ?Sized>(
 
 type Outcome = ServerResult<(Name, Value)>;
 
-/// The fields' outcomes in the order of `futures`, resolved concurrently or one after
-/// the other.
-async fn outcomes_in_order<'a>(parallel: bool, futures: Vec<BoxFieldFuture<'a>>) -> Vec<Option<Outcome>> {
-    let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(futures.len());
-    outcomes.resize_with(futures.len(), || None);
-    if parallel {
-        // Each field is polled once in place first: most (scalars read from their row)
-        // are ready at once and never enter the `FuturesUnordered`, whose task, queue
-        // and waker per field cost more than the field itself. The others then resolve
-        // concurrently there; their first poll registered this task's waker too, which
-        // at worst wakes it once for nothing.
-        let mut futures: Vec<Option<BoxFieldFuture<'a>>> = futures.into_iter().map(Some).collect();
-        std::future::poll_fn(|cx| {
-            for (slot, fut) in outcomes.iter_mut().zip(futures.iter_mut()) {
-                if let Some(f) = fut
-                    && let std::task::Poll::Ready(outcome) = f.as_mut().poll(cx)
-                {
-                    *slot = Some(outcome);
-                    *fut = None;
+/// A field of a container: its future until it is ready, then its outcome.
+pub(crate) enum Slot<'a> {
+    Pending(BoxFieldFuture<'a>),
+    /// Moved to the `FuturesUnordered`, whose outcome comes back here.
+    Running,
+    Ready(Outcome),
+}
+
+/// Resolves `slots` in place, concurrently or one after the other: each ends `Ready`.
+async fn resolve_slots<'a, S>(parallel: bool, slots: &mut [S], slot: impl Fn(&mut S) -> &mut Slot<'a>) {
+    if !parallel {
+        for s in slots.iter_mut() {
+            let s = slot(s);
+            if let Slot::Pending(fut) = std::mem::replace(s, Slot::Running) {
+                *s = Slot::Ready(fut.await);
+            }
+        }
+        return;
+    }
+    // Each field is polled once in place first: most (scalars read from their row) are
+    // ready at once and never enter a `FuturesUnordered`, whose task, queue and waker per
+    // field cost more than the field itself; an object all of whose fields are ready
+    // never builds one. The others then resolve concurrently there; their first poll
+    // registered this task's waker too, which at worst wakes it once for nothing.
+    let mut pending = 0;
+    std::future::poll_fn(|cx| {
+        for s in slots.iter_mut() {
+            let s = slot(s);
+            if let Slot::Pending(fut) = s {
+                match fut.as_mut().poll(cx) {
+                    std::task::Poll::Ready(outcome) => *s = Slot::Ready(outcome),
+                    std::task::Poll::Pending => pending += 1,
                 }
             }
-            std::task::Poll::Ready(())
-        })
-        .await;
-        let mut set: FuturesUnordered<_> = futures
-            .into_iter()
-            .enumerate()
-            .filter_map(|(i, fut)| fut.map(|fut| fut.map(move |outcome| (i, outcome))))
-            .collect();
-        while let Some((i, outcome)) = set.next().await {
-            if let Some(slot) = outcomes.get_mut(i) {
-                *slot = Some(outcome);
-            }
         }
-    } else {
-        for (slot, fut) in outcomes.iter_mut().zip(futures) {
-            *slot = Some(fut.await);
+        std::task::Poll::Ready(())
+    })
+    .await;
+    if pending == 0 {
+        return;
+    }
+    let mut set = FuturesUnordered::new();
+    for (i, s) in slots.iter_mut().enumerate() {
+        let s = slot(s);
+        if matches!(s, Slot::Pending(_))
+            && let Slot::Pending(fut) = std::mem::replace(s, Slot::Running)
+        {
+            set.push(fut.map(move |outcome| (i, outcome)));
         }
     }
-    outcomes
+    while let Some((i, outcome)) = set.next().await {
+        if let Some(s) = slots.get_mut(i) {
+            *slot(s) = Slot::Ready(outcome);
+        }
+    }
 }
 
 /// Resolves named fields and writes them in selection order; a failed field's error is
@@ -240,38 +255,32 @@ async fn outcomes_in_order<'a>(parallel: bool, futures: Vec<BoxFieldFuture<'a>>)
 pub(crate) async fn do_resolve_fields<'a>(
     ctx: &ContextSelectionSet<'a>,
     parallel: bool,
-    fields: Vec<(Name, BoxFieldFuture<'a>)>,
+    mut fields: Vec<(Name, Slot<'a>)>,
 ) -> Value {
-    let mut names = Vec::with_capacity(fields.len());
-    let mut futures = Vec::with_capacity(fields.len());
-    for (name, fut) in fields {
-        names.push(name);
-        futures.push(fut);
-    }
-    let outcomes = outcomes_in_order(parallel, futures).await;
+    resolve_slots(parallel, &mut fields, |(_, slot)| slot).await;
 
     // An object none of whose fields resolved is `null`, as upstream answers it; the
     // root (no path) is an object whatever failed, each failed root field `null`.
     let is_root = ctx.path_node.is_none();
-    if !is_root && !outcomes.iter().flatten().any(|o| o.is_ok()) {
-        outcomes
-            .into_iter()
-            .flatten()
-            .filter_map(Result::err)
-            .for_each(|e| ctx.add_error(e));
+    if !is_root && !fields.iter().any(|(_, s)| matches!(s, Slot::Ready(Ok(_)))) {
+        for (_, s) in fields {
+            if let Slot::Ready(Err(e)) = s {
+                ctx.add_error(e);
+            }
+        }
         return Value::Null;
     }
-    let mut results = IndexMap::with_capacity(outcomes.len());
-    for (key, outcome) in names.into_iter().zip(outcomes) {
-        match outcome {
-            Some(Ok((name, value))) => insert_value(&mut results, name, value),
-            Some(Err(e)) => {
+    let mut results = IndexMap::with_capacity(fields.len());
+    for (key, s) in fields {
+        match s {
+            Slot::Ready(Ok((name, value))) => insert_value(&mut results, name, value),
+            Slot::Ready(Err(e)) => {
                 ctx.add_error(e);
                 if !results.contains_key(&key) {
                     results.insert(key, Value::Null);
                 }
             }
-            None => {}
+            Slot::Pending(_) | Slot::Running => {}
         }
     }
 
@@ -290,11 +299,14 @@ pub(crate) async fn do_resolve_container<'a>(
     parallel: bool,
     futures: Vec<BoxFieldFuture<'a>>,
 ) -> Value {
-    let mut results = IndexMap::with_capacity(futures.len());
-    for outcome in outcomes_in_order(parallel, futures).await.into_iter().flatten() {
-        match outcome {
-            Ok((name, value)) => insert_value(&mut results, name, value),
-            Err(e) => ctx.add_error(e),
+    let mut slots: Vec<Slot<'a>> = futures.into_iter().map(Slot::Pending).collect();
+    resolve_slots(parallel, &mut slots, |s| s).await;
+    let mut results = IndexMap::with_capacity(slots.len());
+    for s in slots {
+        match s {
+            Slot::Ready(Ok((name, value))) => insert_value(&mut results, name, value),
+            Slot::Ready(Err(e)) => ctx.add_error(e),
+            Slot::Pending(_) | Slot::Running => {}
         }
     }
 
@@ -308,7 +320,7 @@ pub(crate) async fn do_resolve_container<'a>(
 type BoxFieldFuture<'a> = Pin<Box<dyn Future<Output = ServerResult<(Name, Value)>> + 'a + Send>>;
 
 /// A set of fields on an container that are being selected, each with its response key.
-pub struct Fields<'a>(Vec<(Name, BoxFieldFuture<'a>)>);
+pub struct Fields<'a>(Vec<(Name, Slot<'a>)>);
 
 impl<'a> Fields<'a> {
     /// Add another set of fields to this set of fields using the given
@@ -329,30 +341,39 @@ impl<'a> Fields<'a> {
 
                         self.0.push((
                             field_name.clone(),
-                            Box::pin(async move { Ok((field_name, Value::String(typename))) }),
+                            Slot::Ready(Ok((field_name, Value::String(typename)))),
                         ));
                         continue;
                     }
 
                     let extensions = &ctx.query_env.extensions;
+                    let composite = !field.node.selection_set.node.items.is_empty();
                     let hooked = !extensions.is_empty()
                         && (extensions.resolve_leaf()
-                            || !field.node.selection_set.node.items.is_empty());
+                            || (composite && extensions.resolve_composite()));
                     // portal-gateway patch: a field that no extension or directive wraps
                     // gets a future of its own, a third smaller than one that could take
-                    // either path (each field is boxed at the size of its future).
+                    // either path (each field is boxed at the size of its future). The
+                    // extensions see a composite field of it through their synchronous
+                    // `enter_composite` and `leave_composite`.
                     if !hooked && field.node.directives.is_empty() {
                         let ctx = ctx.clone();
+                        let seen = composite && !extensions.is_empty();
                         self.0.push((
                             field.node.response_key().node.clone(),
-                            Box::pin(async move {
+                            Slot::Pending(Box::pin(async move {
+                                let extensions = &ctx.query_env.extensions;
+                                if seen {
+                                    extensions.enter_composite()?;
+                                }
                                 let ctx_field = ctx.with_field(field);
+                                let value = root.resolve_field(&ctx_field).await?.unwrap_or_default();
                                 let field_name = ctx_field.item.node.response_key().node.clone();
-                                Ok((
-                                    field_name,
-                                    root.resolve_field(&ctx_field).await?.unwrap_or_default(),
-                                ))
-                            }),
+                                if seen {
+                                    extensions.leave_composite(&field_name, &value)?;
+                                }
+                                Ok((field_name, value))
+                            })),
                         ));
                         continue;
                     }
@@ -452,8 +473,10 @@ impl<'a> Fields<'a> {
                         }
                     });
 
-                    self.0
-                        .push((field.node.response_key().node.clone(), resolve_fut));
+                    self.0.push((
+                        field.node.response_key().node.clone(),
+                        Slot::Pending(resolve_fut),
+                    ));
                 }
                 selection => {
                     let (type_condition, selection_set) = match selection {
