@@ -103,7 +103,10 @@ async fn one(router: &axum::Router, body: &[u8], token: &str) -> anyhow::Result<
     let response = router.clone().oneshot(request).await?;
     let status = response.status();
     let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await?;
-    if status != StatusCode::OK || bytes.windows(9).any(|w| w == b"\"errors\":") {
+    // `str::contains` (SIMD) rather than a scan by windows, which cost 0.26 M
+    // instructions per answer: the driver's own work is counted with the gateway's.
+    let answered = std::str::from_utf8(&bytes).is_ok_and(|text| !text.contains("\"errors\":"));
+    if status != StatusCode::OK || !answered {
         bail!(
             "answer {status}: {}",
             String::from_utf8_lossy(&bytes[..bytes.len().min(300)])
