@@ -383,7 +383,6 @@ async fn graphql_answer(app: &AppState, request: Request) -> Response {
         }
     };
     app.documents.resolve(claims.as_ref().map(|c| c.ws), &mut batch);
-    app.parsed.attach(&mut batch);
     // Judged on the document that will run, a persisted one included.
     if read_only && batch.iter_mut().any(selects_mutation) {
         let mut response = request_error(
@@ -405,6 +404,9 @@ async fn graphql_answer(app: &AppState, request: Request) -> Response {
         // The semaphore is never closed; only the wait can run out.
         Ok(Err(_)) | Err(_) => return refused(media, Error::Timeout(timeout.as_millis() as u64)),
     };
+    // Parsed (or found parsed) within the turn, so that requests waiting for one hold
+    // their text only; a GET's mutation check above parses its own.
+    app.parsed.attach(&mut batch);
     let caller = match caller(app, &headers, verified).await {
         Ok(c) => c,
         Err(e) => {
