@@ -374,7 +374,7 @@ impl ProjectsQuery {
         let wanted = connection::wanted(ctx);
         let mut conn = ctx.pool()?.get().await?;
         let (rows, counted) = if wanted.page {
-            queries::projects_page(&mut conn, &scope, &connection::plus_one(&page)).await?
+            queries::projects_page(&mut conn, &scope, &connection::plus_one(&page), wanted.count).await?
         } else {
             (Vec::new(), None)
         };

@@ -65,3 +65,141 @@ async fn the_dashboard_runs_as_many_statements_for_20x10_as_for_2x1() {
     assert_eq!(large, 7);
     assert!(staff <= large);
 }
+
+/// What a caller should see of the `Ppager` projects' tasks, from the tables: per
+/// project, the count of visible tasks and the titles of those after `after` in id order.
+async fn expected_pages(
+    app: &TestApp,
+    staff: bool,
+    after: Option<uuid::Uuid>,
+) -> std::collections::BTreeMap<String, (i64, Vec<String>)> {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        total: i64,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        titles: String,
+    }
+    let after = after.map_or("NULL".to_owned(), |id| format!("'{id}'"));
+    let sql = format!(
+        "SELECT p.name, count(*) AS total, \
+           coalesce(string_agg(t.title, ',' ORDER BY t.id) FILTER (WHERE t.id > {after}::uuid OR {after} IS NULL), '') AS titles \
+         FROM projects p JOIN tasks t ON t.project_id = p.id \
+         WHERE p.name LIKE 'Ppager %' AND ({staff} OR NOT t.internal) GROUP BY p.name"
+    );
+    let mut conn = <diesel_async::AsyncPgConnection as diesel_async::AsyncConnection>::establish(&app.url)
+        .await
+        .unwrap();
+    let rows: Vec<Row> = diesel_async::RunQueryDsl::load(diesel::sql_query(sql), &mut conn)
+        .await
+        .unwrap();
+    rows.into_iter()
+        .map(|r| {
+            let titles = r
+                .titles
+                .split(',')
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+                .collect();
+            (r.name, (r.total, titles))
+        })
+        .collect()
+}
+
+/// One batch pages every project's tasks on its own: each page is cut at `first` in id
+/// order, continues after the cursor it is given, and holds only the tasks (and counts
+/// only the comments) its caller may see; staff see the internal ones.
+#[tokio::test(flavor = "multi_thread")]
+async fn each_project_of_a_batch_gets_its_own_page_of_tasks() {
+    let app = TestApp::demo().await;
+    app.sql(&client_with_role("pager", GRANTS)).await;
+    // Three projects of five visible tasks and one internal; each task has two visible
+    // comments and one internal.
+    app.sql(&projects_for("pager", 3, 5)).await;
+    let q = "query($after: String) { projects(first: 100) { nodes { name \
+        tasks(first: 2, after: $after) { totalCount pageInfo { hasNextPage endCursor } \
+          nodes { title comments { totalCount } } } } } }";
+    for (email, staff) in [("pager@clients.example", false), ("sam@acme.example", true)] {
+        let first = app.query_vars(email, q, serde_json::json!({})).await;
+        assert!(first["errors"].is_null(), "{first}");
+        let pages = |r: &serde_json::Value| -> Vec<serde_json::Value> {
+            let nodes = r["data"]["projects"]["nodes"].as_array().unwrap();
+            nodes
+                .iter()
+                .filter(|p| p["name"].as_str().unwrap().starts_with("Ppager "))
+                .cloned()
+                .collect()
+        };
+        let expected = expected_pages(&app, staff, None).await;
+        let got = pages(&first);
+        assert_eq!(got.len(), 3, "{email}: {first}");
+        for p in &got {
+            let (total, titles) = &expected[p["name"].as_str().unwrap()];
+            let tasks = &p["tasks"];
+            assert_eq!(tasks["totalCount"], *total, "{email}: {p}");
+            assert_eq!(*total, if staff { 6 } else { 5 });
+            let served: Vec<&str> = tasks["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["title"].as_str().unwrap())
+                .collect();
+            assert_eq!(served, titles[..2], "{email}: {p}");
+            assert_eq!(tasks["pageInfo"]["hasNextPage"], true);
+            for t in tasks["nodes"].as_array().unwrap() {
+                assert_eq!(
+                    t["comments"]["totalCount"],
+                    if staff { 3 } else { 2 },
+                    "{email}: {t}"
+                );
+            }
+        }
+
+        // The first project's cursor, given to the whole batch: every project's page
+        // continues after that task's id.
+        let (name, cursor) = (
+            got[0]["name"].as_str().unwrap(),
+            &got[0]["tasks"]["pageInfo"]["endCursor"],
+        );
+        let last = &expected[name].1[1];
+        let after_id = app
+            .id_where(
+                "tasks",
+                &format!("title = '{last}' AND project_id = (SELECT id FROM projects WHERE name = '{name}')"),
+            )
+            .await;
+        let next = app
+            .query_vars(email, q, serde_json::json!({ "after": cursor }))
+            .await;
+        assert!(next["errors"].is_null(), "{next}");
+        let expected = expected_pages(&app, staff, Some(after_id)).await;
+        let got = pages(&next);
+        assert_eq!(got.len(), 3);
+        for p in &got {
+            let titles = &expected[p["name"].as_str().unwrap()].1;
+            let served: Vec<&str> = p["tasks"]["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["title"].as_str().unwrap())
+                .collect();
+            assert_eq!(served, titles[..titles.len().min(2)], "{email}: {p}");
+            assert_eq!(
+                p["tasks"]["pageInfo"]["hasNextPage"],
+                titles.len() > 2,
+                "{email}: {p}"
+            );
+        }
+        // The first project's own continuation is the rest of its tasks after the first two.
+        let first_titles = &expected_pages(&app, staff, None).await[name].1;
+        let own: Vec<&str> = got[0]["tasks"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["title"].as_str().unwrap())
+            .collect();
+        assert_eq!(own, first_titles[2..4], "{email}");
+    }
+}
