@@ -56,7 +56,11 @@ fn by_key<K: Hash + Eq, V>(rows: Vec<V>, key: impl Fn(&V) -> K) -> HashMap<K, V>
 
 fn counts(rows: Vec<ChildCount>, keys: &[Uuid]) -> HashMap<Uuid, i64> {
     let mut out: HashMap<Uuid, i64> = keys.iter().map(|k| (*k, 0)).collect();
-    out.extend(rows.into_iter().map(|c| (c.parent_id, c.n)));
+    // Each row's key is already in: inserting one by one replaces in place, where
+    // `extend` would first reserve room for half as many again and rehash the table.
+    for c in rows {
+        out.insert(c.parent_id, c.n);
+    }
     out
 }
 

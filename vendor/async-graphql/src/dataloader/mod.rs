@@ -88,20 +88,25 @@ pub type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomS
 /// The key sets of a batch, with the same hasher as [`HashMap`].
 pub type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
+/// What one load receives: its keys' values, as pairs. Patched for portal-gateway: a
+/// load asked for one key (a field of each record) received a map of its own, and its
+/// keys travelled as a set of their own and a clone of it: three hash tables per load.
+type Entries<K, V> = Vec<(K, V)>;
+
 #[allow(clippy::type_complexity)]
 struct ResSender<K: Send + Sync + Hash + Eq + Clone + 'static, T: Loader<K>> {
-    use_cache_values: HashMap<K, T::Value>,
-    tx: oneshot::Sender<Result<HashMap<K, T::Value>, T::Error>>,
+    use_cache_values: Entries<K, T::Value>,
+    tx: oneshot::Sender<Result<Entries<K, T::Value>, T::Error>>,
 }
 
 struct Requests<K: Send + Sync + Hash + Eq + Clone + 'static, T: Loader<K>> {
     keys: HashSet<K>,
-    pending: Vec<(HashSet<K>, ResSender<K, T>)>,
+    pending: Vec<(Vec<K>, ResSender<K, T>)>,
     cache_storage: Box<dyn CacheStorage<Key = K, Value = T::Value>>,
     disable_cache: bool,
 }
 
-type KeysAndSender<K, T> = (HashSet<K>, Vec<(HashSet<K>, ResSender<K, T>)>);
+type KeysAndSender<K, T> = (HashSet<K>, Vec<(Vec<K>, ResSender<K, T>)>);
 
 impl<K: Send + Sync + Hash + Eq + Clone + 'static, T: Loader<K>> Requests<K, T> {
     fn new<C: CacheFactory>(cache_factory: &C) -> Self {
@@ -180,13 +185,13 @@ impl<T> DataLoaderInner<T> {
                 // (each load asked for its own, as a field of each record does), each
                 // value moves to the one load that asked for it instead of being cloned
                 // (a page of rows is a `Vec` of them) and then dropped with `values`; the
-                // cache, when there is one, took its copy above.
+                // cache, when there is one, took its copy above. (A load that named a
+                // key twice counts twice, so its values are cloned.)
                 let asked: usize = senders.iter().map(|(keys, _)| keys.len()).sum();
                 let each_once = asked == keys.len();
                 for (keys, sender) in senders {
-                    let mut res = HashMap::default();
-                    res.reserve(keys.len() + sender.use_cache_values.len());
-                    res.extend(sender.use_cache_values);
+                    let mut res = sender.use_cache_values;
+                    res.reserve(keys.len());
                     for key in keys {
                         let value = if each_once {
                             values.remove(&key)
@@ -194,7 +199,7 @@ impl<T> DataLoaderInner<T> {
                             values.get(&key).cloned()
                         };
                         if let Some(value) = value {
-                            res.insert(key, value);
+                            res.push((key, value));
                         }
                     }
                     sender.tx.send(Ok(res)).ok();
@@ -317,13 +322,23 @@ impl<T, C: CacheFactory> DataLoader<T, C> {
         K: Send + Sync + Hash + Eq + Clone + 'static,
         T: Loader<K>,
     {
-        let mut values = self.load_many(std::iter::once(key.clone())).await?;
-        Ok(values.remove(&key))
+        let entries = self.load_entries(std::iter::once(key)).await?;
+        Ok(entries.into_iter().next().map(|(_, value)| value))
     }
 
     /// Use this `DataLoader` to load some data.
     #[cfg_attr(feature = "tracing", instrument(skip_all))]
     pub async fn load_many<K, I>(&self, keys: I) -> Result<HashMap<K, T::Value>, T::Error>
+    where
+        K: Send + Sync + Hash + Eq + Clone + 'static,
+        I: IntoIterator<Item = K>,
+        T: Loader<K>,
+    {
+        Ok(self.load_entries(keys).await?.into_iter().collect())
+    }
+
+    /// The values of `keys` that exist, as pairs (a key named twice may come twice).
+    async fn load_entries<K, I>(&self, keys: I) -> Result<Entries<K, T::Value>, T::Error>
     where
         K: Send + Sync + Hash + Eq + Clone + 'static,
         I: IntoIterator<Item = K>,
@@ -345,8 +360,8 @@ impl<T, C: CacheFactory> DataLoader<T, C> {
                 .downcast_mut::<Requests<K, T>>()
                 .unwrap();
             let prev_count = typed_requests.keys.len();
-            let mut keys_set = HashSet::default();
-            let mut use_cache_values = HashMap::default();
+            let mut keys_set = Vec::new();
+            let mut use_cache_values = Vec::new();
 
             if typed_requests.disable_cache || self.disable_cache.load(Ordering::SeqCst) {
                 keys_set = keys.into_iter().collect();
@@ -354,9 +369,10 @@ impl<T, C: CacheFactory> DataLoader<T, C> {
                 for key in keys {
                     if let Some(value) = typed_requests.cache_storage.get(&key) {
                         // Already in cache
-                        use_cache_values.insert(key.clone(), value.clone());
+                        let value = value.clone();
+                        use_cache_values.push((key, value));
                     } else {
-                        keys_set.insert(key);
+                        keys_set.push(key);
                     }
                 }
             }
@@ -367,7 +383,7 @@ impl<T, C: CacheFactory> DataLoader<T, C> {
                 return Ok(Default::default());
             }
 
-            typed_requests.keys.extend(keys_set.clone());
+            typed_requests.keys.extend(keys_set.iter().cloned());
             let (tx, rx) = oneshot::channel();
             typed_requests.pending.push((
                 keys_set,

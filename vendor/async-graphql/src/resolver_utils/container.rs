@@ -179,7 +179,8 @@ async fn resolve_container_inner<'a, T: ContainerType + ?Sized>(
     root: &'a T,
     parallel: bool,
 ) -> ServerResult<Value> {
-    let mut fields = Fields(Vec::new());
+    // portal-gateway patch: room for the selection's fields at once (fragments may add).
+    let mut fields = Fields(Vec::with_capacity(ctx.item.node.items.len()));
     fields.add_set(ctx, root)?;
 
     Ok(do_resolve_fields(ctx, parallel, fields.0).await)
