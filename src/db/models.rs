@@ -288,6 +288,16 @@ pub struct ExternalCallerRow {
     pub disabled_modules: Vec<String>,
 }
 
+/// A task of a page, with how many comments in scope it has when the page was asked
+/// for them (so a list of tasks and their comment counts are one statement).
+#[derive(Clone, Debug, QueryableByName)]
+pub struct ListedTask {
+    #[diesel(embed)]
+    pub task: Task,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    pub comment_count: Option<i64>,
+}
+
 /// How many visible children a parent has (for `totalCount` of nested connections).
 #[derive(Clone, Debug, QueryableByName)]
 pub struct ChildCount {

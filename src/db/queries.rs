@@ -490,19 +490,36 @@ pub async fn tasks_by_ids(
     .await
 }
 
+/// A page of tasks, and whether each task comes with its count of comments in scope.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TaskPage {
+    pub page: Page<Uuid>,
+    pub comment_counts: bool,
+}
+
 /// Tasks of many projects, a page per project, in creation order: each in-scope
 /// project's page is read from `tasks_project_idx` and cut at its `LIMIT`, so a project
 /// with many tasks costs its page, not all its tasks (a window over every task of the
 /// batch read twice the rows and buffers).
+///
+/// With `comment_counts`, each task is counted its comments in scope from the comments
+/// index. A task of the page is in scope already, so this costs one index probe per
+/// task; counted apart (`comments_counts`), each task's scope was checked again, and it
+/// was a statement of its own.
 pub async fn tasks_pages(
     conn: &mut AsyncPgConnection,
     scope: &Scope,
     projects: &[Uuid],
-    page: &Page<Uuid>,
-) -> QueryResult<Vec<Task>> {
+    page: &TaskPage,
+) -> QueryResult<Vec<ListedTask>> {
+    let comment_count = if page.comment_counts {
+        format!("(SELECT count(*) FROM comments c WHERE c.task_id = t.id AND {COMMENT_SCOPE})")
+    } else {
+        "NULL::bigint".to_owned()
+    };
     scoped(
         format!(
-            "SELECT t.* FROM projects p CROSS JOIN LATERAL ( \
+            "SELECT t.*, {comment_count} AS comment_count FROM projects p CROSS JOIN LATERAL ( \
                SELECT t.* FROM tasks t WHERE t.project_id = p.id AND {TASK_SCOPE} \
                  AND ($7::uuid IS NULL OR t.id > $7) ORDER BY t.id LIMIT $8 \
              ) t WHERE {PROJECT_SCOPE} AND p.id = ANY($6) ORDER BY t.id"
@@ -510,8 +527,8 @@ pub async fn tasks_pages(
         scope,
     )
     .bind::<Array<SqlUuid>, _>(projects)
-    .bind::<Nullable<SqlUuid>, _>(page.after)
-    .bind::<BigInt, _>(page.first)
+    .bind::<Nullable<SqlUuid>, _>(page.page.after)
+    .bind::<BigInt, _>(page.page.first)
     .load(conn)
     .await
 }

@@ -185,6 +185,27 @@ where
     .await
 }
 
+/// The page of a nested list whose parent already knows its count.
+pub async fn nested_page<K, R>(ctx: &Context<'_>, page_key: K) -> Result<Vec<R>>
+where
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    R: Send + Sync + Clone + 'static,
+    Fetch: Loader<K, Value = Vec<R>, Error = Error>,
+{
+    if !wanted(ctx).page {
+        return Ok(Vec::new());
+    }
+    Ok(ctx.loader().load_one(page_key).await?.unwrap_or_default())
+}
+
+/// Whether the connection's items are asked `path` (through `nodes` or `edges.node`).
+pub fn in_nodes(ctx: &Context<'_>, path: &[&str]) -> bool {
+    let look = ctx.look_ahead();
+    [look.field("nodes"), look.field("edges").field("node")]
+        .into_iter()
+        .any(|item| path.iter().fold(item, |at, name| at.field(name)).exists())
+}
+
 /// Which parts of a connection the query selected, so that no page or count is loaded
 /// for nothing.
 pub struct Wanted {

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::access::{Access, Module, Scope};
 use crate::db::models::*;
-use crate::db::queries::{self, Page};
+use crate::db::queries::{self, Page, TaskPage};
 use crate::db::{DbConn, DbPool, writes};
 use crate::error::{AuthFailure, Error, Result};
 
@@ -91,9 +91,9 @@ key!(TaskCountOf);
 key!(CommentCountOf);
 key!(SubprojectCountOf);
 
-/// A page of a project's tasks.
+/// A page of a project's tasks (with their comment counts when asked).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct TasksOf(pub Uuid, pub Page<Uuid>);
+pub struct TasksOf(pub Uuid, pub TaskPage);
 /// A page of a task's comments.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct CommentsOf(pub Uuid, pub Page<Uuid>);
@@ -196,7 +196,7 @@ macro_rules! page_loader {
     };
 }
 
-page_loader!(TasksOf => Task, Module::Tasks, queries::tasks_pages, |t| t.project_id);
+page_loader!(TasksOf => ListedTask, Module::Tasks, queries::tasks_pages, |t| t.task.project_id);
 page_loader!(CommentsOf => ProjectComment, Module::Tasks, queries::comments_pages, |c| c.comment.task_id);
 page_loader!(SubprojectsOf => ProjectView, Module::Projects, queries::subprojects_pages, |p| p.project.parent_id.unwrap_or_default());
 

@@ -14,7 +14,7 @@ use super::{ContextExt, parse_id};
 use crate::access::catalog::{field, relation};
 use crate::access::{Grant, Grants, Module};
 use crate::db::models;
-use crate::db::queries::{self, Page};
+use crate::db::queries::{self, Page, TaskPage};
 use crate::error::{Error, Result};
 
 const DESCRIPTION: Grant = field(Module::Projects, "description");
@@ -285,13 +285,21 @@ impl Project {
     }
 }
 
-/// A page of a project's tasks, known to be visible.
+/// A page of a project's tasks, known to be visible. When the page's tasks are asked
+/// their comments' `totalCount`, the counts come with the page.
 pub async fn project_tasks(ctx: &Context<'_>, project: Uuid, page: Page<Uuid>) -> Result<Connection<Task>> {
-    let key = TasksOf(project, connection::plus_one(&page));
+    let comment_counts = connection::in_nodes(ctx, &["comments", "totalCount"]);
+    let key = TasksOf(
+        project,
+        TaskPage {
+            page: connection::plus_one(&page),
+            comment_counts,
+        },
+    );
     let (rows, total) = connection::nested(ctx, key, TaskCountOf(project)).await?;
     let nodes = rows
         .into_iter()
-        .map(|r| Task::listed(ctx, r))
+        .map(|r| Task::counted(ctx, r))
         .collect::<Result<Vec<_>>>()?;
     Ok(Connection::page(nodes, &page, total))
 }

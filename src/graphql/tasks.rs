@@ -99,6 +99,8 @@ impl TaskPriority {
 pub struct Task {
     row: models::Task,
     grants: Grants,
+    /// Its comments in scope, when its page counted them.
+    comment_count: Option<i64>,
 }
 
 impl Task {
@@ -110,7 +112,18 @@ impl Task {
     /// Wraps a row loaded in scope with its project's merged grants.
     pub fn listed(ctx: &Context<'_>, row: models::Task) -> Result<Task> {
         let grants = ctx.access()?.project_grants(Some(row.project_id));
-        Ok(Task { row, grants })
+        Ok(Task {
+            row,
+            grants,
+            comment_count: None,
+        })
+    }
+
+    /// A task of a page, with its comment count when the page counted them.
+    pub fn counted(ctx: &Context<'_>, listed: models::ListedTask) -> Result<Task> {
+        let mut task = Task::listed(ctx, listed.task)?;
+        task.comment_count = listed.comment_count;
+        Ok(task)
     }
 }
 
@@ -249,7 +262,10 @@ impl Task {
             return Ok(Connection::empty());
         }
         let key = CommentsOf(self.row.id, connection::plus_one(&page));
-        let (rows, total) = connection::nested(ctx, key, CommentCountOf(self.row.id)).await?;
+        let (rows, total) = match self.comment_count {
+            Some(total) => (connection::nested_page(ctx, key).await?, total),
+            None => connection::nested(ctx, key, CommentCountOf(self.row.id)).await?,
+        };
         let grants = self.grants;
         let nodes = rows
             .into_iter()
