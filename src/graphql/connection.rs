@@ -185,6 +185,16 @@ where
     .await
 }
 
+/// A page's rows, each wrapped as its node (the vector sized at once: collected through
+/// `Result`, it grew from empty).
+pub fn wrap<R, T>(rows: Vec<R>, mut node: impl FnMut(R) -> Result<T>) -> Result<Vec<T>> {
+    let mut nodes = Vec::with_capacity(rows.len());
+    for r in rows {
+        nodes.push(node(r)?);
+    }
+    Ok(nodes)
+}
+
 /// The page of a nested list whose parent already knows its count.
 pub async fn nested_page<K, R>(ctx: &Context<'_>, page_key: K) -> Result<Vec<R>>
 where

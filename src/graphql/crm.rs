@@ -176,10 +176,7 @@ impl CrmQuery {
             0
         };
         drop(conn);
-        let nodes = rows
-            .into_iter()
-            .map(|r| CrmAccount::listed(ctx, r))
-            .collect::<Result<Vec<_>>>()?;
+        let nodes = connection::wrap(rows, |r| CrmAccount::listed(ctx, r))?;
         Ok(Some(Connection::page(nodes, &page, total)))
     }
 }

@@ -278,10 +278,7 @@ impl InvoicesQuery {
             0
         };
         drop(conn);
-        let nodes = rows
-            .into_iter()
-            .map(|r| Invoice::listed(ctx, r))
-            .collect::<Result<Vec<_>>>()?;
+        let nodes = connection::wrap(rows, |r| Invoice::listed(ctx, r))?;
         Ok(Some(Connection::page(nodes, &page, total)))
     }
 

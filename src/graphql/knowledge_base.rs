@@ -134,10 +134,7 @@ impl KnowledgeBaseQuery {
             0
         };
         drop(conn);
-        let nodes = rows
-            .into_iter()
-            .map(|r| KbArticle::listed(ctx, r))
-            .collect::<Result<Vec<_>>>()?;
+        let nodes = connection::wrap(rows, |r| KbArticle::listed(ctx, r))?;
         Ok(Some(Connection::page(nodes, &page, total)))
     }
 

@@ -219,10 +219,7 @@ impl Project {
         }
         let key = SubprojectsOf(self.row.id, connection::plus_one(&page));
         let (rows, total) = connection::nested(ctx, key, SubprojectCountOf(self.row.id)).await?;
-        let nodes = rows
-            .into_iter()
-            .map(|r| Project::listed(ctx, r))
-            .collect::<Result<Vec<_>>>()?;
+        let nodes = connection::wrap(rows, |r| Project::listed(ctx, r))?;
         Ok(Connection::page(nodes, &page, total))
     }
 
@@ -297,10 +294,7 @@ pub async fn project_tasks(ctx: &Context<'_>, project: Uuid, page: Page<Uuid>) -
         },
     );
     let (rows, total) = connection::nested(ctx, key, TaskCountOf(project)).await?;
-    let nodes = rows
-        .into_iter()
-        .map(|r| Task::counted(ctx, r))
-        .collect::<Result<Vec<_>>>()?;
+    let nodes = connection::wrap(rows, |r| Task::counted(ctx, r))?;
     Ok(Connection::page(nodes, &page, total))
 }
 
@@ -392,10 +386,7 @@ impl ProjectsQuery {
             None => 0,
         };
         drop(conn);
-        let nodes = rows
-            .into_iter()
-            .map(|r| Project::listed(ctx, r))
-            .collect::<Result<Vec<_>>>()?;
+        let nodes = connection::wrap(rows, |r| Project::listed(ctx, r))?;
         Ok(Some(Connection::page(nodes, &page, total)))
     }
 
