@@ -205,7 +205,11 @@ where
     if !wanted(ctx).page {
         return Ok(Vec::new());
     }
-    Ok(ctx.loader().load_one(page_key).await?.unwrap_or_default())
+    // Boxed, as in `nested`: the load's state would otherwise size every field future
+    // of the parent type; a count-only list (no page) allocates nothing.
+    Ok(Box::pin(ctx.loader().load_one(page_key))
+        .await?
+        .unwrap_or_default())
 }
 
 /// Whether the connection's items are asked `path` (through `nodes` or `edges.node`).
