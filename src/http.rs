@@ -383,18 +383,23 @@ async fn graphql_answer(app: &AppState, request: Request) -> Response {
         }
     };
     app.documents.resolve(claims.as_ref().map(|c| c.ws), &mut batch);
-    // Judged on the document that will run, a persisted one included.
-    if read_only && batch.iter_mut().any(selects_mutation) {
-        let mut response = request_error(
-            media,
-            StatusCode::METHOD_NOT_ALLOWED,
-            "a mutation cannot run over GET: send it in a POST",
-            None,
-        );
-        response
-            .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("POST"));
-        return response;
+    // Judged on the document that will run, a persisted one included. The check needs
+    // the parse, so a GET's document is parsed (or found parsed) here, once; the others'
+    // within their turn below.
+    if read_only {
+        app.parsed.attach(&mut batch);
+        if batch.iter_mut().any(selects_mutation) {
+            let mut response = request_error(
+                media,
+                StatusCode::METHOD_NOT_ALLOWED,
+                "a mutation cannot run over GET: send it in a POST",
+                None,
+            );
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("POST"));
+            return response;
+        }
     }
     // A turn to execute, waited for in arrival order for at most the request's time
     // (the execution then has its own).
@@ -405,8 +410,10 @@ async fn graphql_answer(app: &AppState, request: Request) -> Response {
         Ok(Err(_)) | Err(_) => return refused(media, Error::Timeout(timeout.as_millis() as u64)),
     };
     // Parsed (or found parsed) within the turn, so that requests waiting for one hold
-    // their text only; a GET's mutation check above parses its own.
-    app.parsed.attach(&mut batch);
+    // their text only.
+    if !read_only {
+        app.parsed.attach(&mut batch);
+    }
     let caller = match caller(app, &headers, verified).await {
         Ok(c) => c,
         Err(e) => {
