@@ -217,3 +217,86 @@ async fn each_project_of_a_batch_gets_its_own_page_of_tasks() {
         assert_eq!(own, first_titles[2..4], "{email}");
     }
 }
+
+#[derive(diesel::QueryableByName, Debug)]
+struct PlanCount {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    statement: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    generic_plans: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    custom_plans: i64,
+}
+
+/// A page of projects is planned once per statement, not on every request: PostgreSQL
+/// plans the first five executions of a prepared statement for their values, then keeps
+/// its generic plan unless that plan looks dearer. With the page size bound as
+/// `LIMIT $n`, the generic plan was priced for a tenth of a large workspace, so a staff
+/// page was planned again every time; and a cursor written `$6 IS NULL OR …` could not
+/// bound the generic plan's index scan.
+#[tokio::test(flavor = "multi_thread")]
+async fn pages_of_a_large_workspace_keep_one_generic_plan() {
+    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+    use portal_gateway::access::Scope;
+    use portal_gateway::db::queries::{self, Page};
+
+    let app = TestApp::demo().await;
+    let (_, workspace_id, _) = app.user_id("sam@acme.example").await;
+    app.sql(&format!(
+        "INSERT INTO projects (id, workspace_id, name, status) \
+           SELECT gen_random_uuid(), '{workspace_id}', 'Bulk ' || lpad(g::text, 5, '0'), 'ACTIVE' \
+           FROM generate_series(1, 5000) g; \
+         ANALYZE projects;"
+    ))
+    .await;
+    let scope = Scope {
+        workspace_id,
+        staff: true,
+        project_ids: Vec::new(),
+        account_id: None,
+        workspace_named: true,
+    };
+    let mut conn = AsyncPgConnection::establish(&app.url).await.unwrap();
+    let first = Page {
+        first: 21,
+        after: None,
+    };
+    let (page, _) = queries::projects_page(&mut conn, &scope, &first, false)
+        .await
+        .unwrap();
+    assert_eq!(page.len(), 21);
+    let last = &page[20].project;
+    let next = Page {
+        first: 21,
+        after: Some((last.name.clone(), last.id)),
+    };
+    for _ in 0..8 {
+        let (a, _) = queries::projects_page(&mut conn, &scope, &first, false)
+            .await
+            .unwrap();
+        let (b, _) = queries::projects_page(&mut conn, &scope, &next, false)
+            .await
+            .unwrap();
+        assert_eq!(a.len(), 21);
+        assert_eq!(b.len(), 21);
+        // The second page starts after the first one's last row.
+        assert!((b[0].project.name.as_str(), b[0].project.id) > (last.name.as_str(), last.id));
+    }
+    let plans: Vec<PlanCount> = diesel::sql_query(
+        "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements \
+         WHERE statement LIKE 'SELECT p.*%FROM projects p WHERE%ORDER BY p.name, p.id%'",
+    )
+    .load(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(
+        plans.len(),
+        2,
+        "one statement with a cursor and one without: {plans:?}"
+    );
+    for p in &plans {
+        // Five custom plans to learn the statement's cost, then the generic one.
+        assert!(p.custom_plans <= 5, "planned again on every execution: {p:?}");
+        assert!(p.generic_plans >= 3, "{p:?}");
+    }
+}
