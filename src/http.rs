@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 mod body;
+mod json;
 mod media;
 mod params;
 mod ws;
@@ -298,7 +299,12 @@ async fn personas(State(app): State<App>) -> Response {
 
 /// An answer in the negotiated media type.
 fn json_answer(media: Media, status: StatusCode, body: &impl serde::Serialize) -> Response {
-    match serde_json::to_vec(body) {
+    bytes_answer(media, status, serde_json::to_vec(body))
+}
+
+/// An answer of these JSON bytes, or a 500 if they could not be written.
+fn bytes_answer(media: Media, status: StatusCode, bytes: serde_json::Result<Vec<u8>>) -> Response {
+    match bytes {
         Ok(bytes) => (status, [(header::CONTENT_TYPE, media.content_type())], bytes).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "an answer did not serialize");
@@ -454,7 +460,7 @@ async fn graphql_answer(app: &AppState, request: Request) -> Response {
                 .zip(&executions)
                 .map(|(r, e)| answer_body(media, r, e.started()))
                 .collect();
-            json_answer(media, StatusCode::OK, &answers)
+            bytes_answer(media, StatusCode::OK, AnswerBody::batch(&answers))
         }
     }
 }
@@ -470,7 +476,7 @@ fn answer(media: Media, r: async_graphql::Response, executed: bool) -> Response 
             Some("RATE_LIMITED") => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::OK,
         };
-        return json_answer(media, status, &body);
+        return bytes_answer(media, status, body.bytes());
     }
     let status = match code(&r) {
         Some("UNAUTHENTICATED") => StatusCode::UNAUTHORIZED,
@@ -481,7 +487,7 @@ fn answer(media: Media, r: async_graphql::Response, executed: bool) -> Response 
         None if r.errors.is_empty() => StatusCode::OK,
         _ => StatusCode::BAD_REQUEST,
     };
-    let mut response = json_answer(media, status, &body);
+    let mut response = bytes_answer(media, status, body.bytes());
     if status == StatusCode::UNAUTHORIZED {
         // RFC 6750 §3: no error code when no token was sent.
         let challenge = match reason(&r) {
@@ -503,6 +509,35 @@ fn answer(media: Media, r: async_graphql::Response, executed: bool) -> Response 
 enum AnswerBody<'a> {
     Whole(&'a async_graphql::Response),
     RequestError { errors: &'a [ServerError] },
+}
+
+impl AnswerBody<'_> {
+    fn bytes(&self) -> serde_json::Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(json::START);
+        self.write(&mut out)?;
+        Ok(out)
+    }
+
+    fn batch(answers: &[AnswerBody]) -> serde_json::Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(json::START);
+        out.push(b'[');
+        for (i, a) in answers.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            a.write(&mut out)?;
+        }
+        out.push(b']');
+        Ok(out)
+    }
+
+    /// What serde writes for it; a whole answer is written by [`json`].
+    fn write(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        match self {
+            AnswerBody::Whole(r) => json::write_response(out, r),
+            AnswerBody::RequestError { .. } => serde_json::to_writer(out, self),
+        }
+    }
 }
 
 fn answer_body(media: Media, r: &async_graphql::Response, executed: bool) -> AnswerBody<'_> {
