@@ -294,6 +294,10 @@ async fn pages_of_a_large_workspace_keep_one_generic_plan() {
         2,
         "one statement with a cursor and one without: {plans:?}"
     );
+    let with_cursor = plans
+        .iter()
+        .filter(|p| p.statement.contains("(p.name, p.id) > ($6, $7)"));
+    assert_eq!(with_cursor.count(), 1, "{plans:?}");
     for p in &plans {
         // Five custom plans to learn the statement's cost, then the generic one.
         assert!(p.custom_plans <= 5, "planned again on every execution: {p:?}");
