@@ -10,7 +10,9 @@
 //!   anything parses or validates (`persisted`, `anonymous`);
 //! - once parsed, before validation: the document limits (`limits`), then the required
 //!   variables (`errors`);
-//! - after validation: an automatic persisted query is remembered (`persisted`);
+//! - validation: skipped for an operation without variables whose document passed it
+//!   before as that operation (`parsed`); then an automatic persisted query is
+//!   remembered (`persisted`);
 //! - around execution: the start is noted (`errors::Execution`); every object and list
 //!   is charged to the response budget (`response_size`); the answer is checked against
 //!   the budget, and its errors put in query order (`errors`); its data is in selection
@@ -27,7 +29,7 @@ use async_graphql::{Request, Response, ServerError, ServerResult, ValidationResu
 
 use super::limits::DocumentLimits;
 use super::response_size::Budget;
-use super::{anonymous, errors, persisted};
+use super::{anonymous, errors, parsed, persisted};
 use crate::config::Limits;
 use crate::metrics::OperationRecord;
 
@@ -92,7 +94,16 @@ impl Extension for Steps {
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
-        let result = next.run(ctx).await?;
+        // An operation without variables whose document passed before, as this
+        // operation, passes again with the same result (`parsed`).
+        let validation = ctx.data_opt::<parsed::Validation>();
+        let result = match validation.and_then(parsed::Validation::known) {
+            Some(result) => result,
+            None => next.run(ctx).await?,
+        };
+        if let Some(v) = validation {
+            v.keep(result);
+        }
         persisted::register_validated(ctx);
         Ok(result)
     }
@@ -128,5 +139,85 @@ impl Extension for Steps {
 
     fn leave_composite(&self, _ctx: &ExtensionContext<'_>, key: &str, value: &Value) -> ServerResult<()> {
         self.budget.leave(key, value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use async_graphql::{BatchRequest, Schema, Variables};
+
+    use super::*;
+    use crate::graphql::parsed::ParsedDocuments;
+    use crate::graphql::{MutationRoot, PortalSchema, QueryRoot, SubscriptionRoot};
+
+    /// Counts the validations that reach async-graphql's rules (it runs inside the
+    /// pipeline, as the rules do).
+    #[derive(Clone, Default)]
+    struct Validations(Arc<AtomicUsize>);
+
+    impl ExtensionFactory for Validations {
+        fn create(&self) -> Arc<dyn Extension> {
+            Arc::new(self.clone())
+        }
+    }
+
+    #[async_graphql::async_trait::async_trait]
+    impl Extension for Validations {
+        async fn validation(
+            &self,
+            ctx: &ExtensionContext<'_>,
+            next: NextValidation<'_>,
+        ) -> Result<ValidationResult, Vec<ServerError>> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            next.run(ctx).await
+        }
+    }
+
+    fn schema(count: &Validations) -> PortalSchema {
+        let limits = Limits::default();
+        Schema::build(QueryRoot::default(), MutationRoot::default(), SubscriptionRoot)
+            .extension(Pipeline::new(limits))
+            .extension(count.clone())
+            .data(limits)
+            .finish()
+    }
+
+    async fn run(schema: &PortalSchema, parsed: &ParsedDocuments, request: Request) -> Response {
+        let mut batch = BatchRequest::Single(request);
+        parsed.attach(&mut batch);
+        schema.execute(batch.into_single().unwrap()).await
+    }
+
+    #[tokio::test]
+    async fn an_operation_without_variables_is_validated_once_per_name() {
+        let count = Validations::default();
+        let schema = schema(&count);
+        let parsed = ParsedDocuments::default();
+        let doc = "query A { __typename } query B { t: __typename }";
+        for _ in 0..3 {
+            for name in ["A", "B"] {
+                let r = run(&schema, &parsed, Request::new(doc).operation_name(name)).await;
+                assert!(r.errors.is_empty(), "{:?}", r.errors);
+            }
+        }
+        assert_eq!(count.0.load(Ordering::SeqCst), 2, "once for A, once for B");
+
+        // With variables, every time: the rules read them.
+        let with = "query V($n: String!) { __type(name: $n) { name } }";
+        for _ in 0..2 {
+            let vars = Variables::from_json(serde_json::json!({ "n": "Query" }));
+            let r = run(&schema, &parsed, Request::new(with).variables(vars)).await;
+            assert!(r.errors.is_empty(), "{:?}", r.errors);
+        }
+        assert_eq!(count.0.load(Ordering::SeqCst), 4);
+
+        // What fails is validated, and fails, every time.
+        for _ in 0..2 {
+            let r = run(&schema, &parsed, Request::new("{ __typename nope }")).await;
+            assert_eq!(r.errors.len(), 1, "{:?}", r.errors);
+        }
+        assert_eq!(count.0.load(Ordering::SeqCst), 6);
     }
 }
