@@ -93,22 +93,31 @@ fn prepared<'a>(sql: &'a str) -> Prepared<'a> {
     Prepared(sql_query(sql).into_boxed())
 }
 
-/// The end of a top-level page's statement: after the cursor (`cursor`, its
-/// placeholders, when the page has one), ordered by `key`, at most `first` rows.
+/// `select` (a statement of table alias `alias`, ending in its `WHERE`) cut to a page:
+/// its rows after the cursor (`cursor`, the cursor's placeholders, when the page has
+/// one) in `key` order, at most `$8` of them.
 ///
 /// Written so that PostgreSQL plans it once per statement, as [`scoped`] intends:
-/// - The size is a literal. Bound (`LIMIT $8`), it was priced in the generic plan as a
-///   tenth of the table, so that plan lost to each custom one and a staff page of
-///   projects was planned again on every request (0.2 ms of PostgreSQL's CPU per
-///   dashboard). A statement per size: at most `MAX_PAGE` + 2 per list.
+/// - The page's size is bound, as `$8`, under a literal ceiling of its own (a power of
+///   two, 16 at least, above it). PostgreSQL prices a bound `LIMIT` at a tenth of the
+///   rows beneath it: a tenth of the workspace's projects, without the ceiling, so the
+///   generic plan lost to each custom one and a staff page of projects was planned again
+///   on every request (0.2 ms of PostgreSQL's CPU per dashboard). The ceiling is a few
+///   statements per list, not one per size: each kept statement costs a connection
+///   about 130 KB of PostgreSQL's memory. Rows are read as the outer `LIMIT` asks, so
+///   the ceiling is never read up to.
 /// - Without a cursor there is no comparison. `$6 IS NULL OR (…) > ($6, $7)` was a
 ///   filter no index could serve in a generic plan, so a late page read every row
-///   before it; `(…) > ($6, $7)` alone is a bound of the index scan.
-fn keyset(key: &str, cursor: Option<&str>, first: i64) -> String {
+///   before it; `(…) > ($6, $7)` alone bounds the index scan.
+fn page_of(select: &str, alias: &str, key: &str, cursor: Option<&str>, first: i64) -> String {
     let after = cursor
         .map(|c| format!("AND ({key}) > ({c}) "))
         .unwrap_or_default();
-    format!("{after}ORDER BY {key} LIMIT {}", first.max(0))
+    let ceiling = u64::try_from(first).unwrap_or(0).max(16).next_power_of_two();
+    format!(
+        "SELECT * FROM ({select} {after}ORDER BY {key} LIMIT {ceiling}) {alias} \
+         ORDER BY {key} LIMIT $8"
+    )
 }
 
 /// A page request: how many, and after which sort key.
@@ -406,7 +415,6 @@ pub async fn projects_page(
         #[diesel(sql_type = Nullable<BigInt>)]
         total_count: Option<i64>,
     }
-    let cut = keyset("p.name, p.id", page.after.as_ref().map(|_| "$6, $7"), page.first);
     let (name, id) = page.after.clone().unzip();
     let total_count = if count {
         format!("(SELECT count(*) FROM projects p WHERE {PROJECT_SCOPE})")
@@ -416,18 +424,20 @@ pub async fn projects_page(
     // The page is cut before its stages and budgets are joined: joined first, the
     // planner hashed the whole budgets table for every page (a sequential scan of all
     // budgets, a third of the statement's time for an external dashboard).
+    let page_sql = page_of(
+        &format!("SELECT p.*, {total_count} AS total_count FROM projects p WHERE {PROJECT_SCOPE}"),
+        "p",
+        "p.name, p.id",
+        page.after.as_ref().map(|_| "$6, $7"),
+        page.first,
+    );
     let rows: Vec<Counted> = scoped(
-        format!(
-            "SELECT {PROJECT_VIEW} FROM ( \
-               SELECT p.*, {total_count} AS total_count \
-               FROM projects p WHERE {PROJECT_SCOPE} {cut} \
-             ) p {PROJECT_PARTS} \
-             ORDER BY p.name, p.id"
-        ),
+        format!("SELECT {PROJECT_VIEW} FROM ({page_sql}) p {PROJECT_PARTS} ORDER BY p.name, p.id"),
         scope,
     )
     .bind::<Nullable<Text>, _>(name)
     .bind::<Nullable<SqlUuid>, _>(id)
+    .bind::<BigInt, _>(page.first)
     .load(conn)
     .await?;
     let total = rows.as_slice().first().and_then(|r| r.total_count);
@@ -672,14 +682,20 @@ pub async fn accounts_page(
     scope: &Scope,
     page: &Page<(String, Uuid)>,
 ) -> QueryResult<Vec<Account>> {
-    let cut = keyset("a.name, a.id", page.after.as_ref().map(|_| "$6, $7"), page.first);
     let (name, id) = page.after.clone().unzip();
     scoped(
-        format!("SELECT a.* FROM accounts a WHERE {ACCOUNT_SCOPE} {cut}"),
+        page_of(
+            &format!("SELECT a.* FROM accounts a WHERE {ACCOUNT_SCOPE}"),
+            "a",
+            "a.name, a.id",
+            page.after.as_ref().map(|_| "$6, $7"),
+            page.first,
+        ),
         scope,
     )
     .bind::<Nullable<Text>, _>(name)
     .bind::<Nullable<SqlUuid>, _>(id)
+    .bind::<BigInt, _>(page.first)
     .load(conn)
     .await
 }
@@ -716,15 +732,21 @@ pub async fn invoices_page(
     kind: Option<&str>,
     page: &Page<String>,
 ) -> QueryResult<Vec<Invoice>> {
-    let cut = keyset("i.number", page.after.as_ref().map(|_| "$7"), page.first);
     scoped(
-        format!(
-            "SELECT i.* FROM invoices i WHERE {INVOICE_SCOPE} AND ($6::text IS NULL OR i.kind = $6) {cut}"
+        page_of(
+            &format!(
+                "SELECT i.* FROM invoices i WHERE {INVOICE_SCOPE} AND ($6::text IS NULL OR i.kind = $6)"
+            ),
+            "i",
+            "i.number",
+            page.after.as_ref().map(|_| "$7"),
+            page.first,
         ),
         scope,
     )
     .bind::<Nullable<Text>, _>(kind)
     .bind::<Nullable<Text>, _>(page.after.as_deref())
+    .bind::<BigInt, _>(page.first)
     .load(conn)
     .await
 }
@@ -785,14 +807,20 @@ pub async fn articles_page(
     scope: &Scope,
     page: &Page<(String, Uuid)>,
 ) -> QueryResult<Vec<KbArticle>> {
-    let cut = keyset("k.title, k.id", page.after.as_ref().map(|_| "$6, $7"), page.first);
     let (title, id) = page.after.clone().unzip();
     scoped(
-        format!("SELECT k.* FROM kb_articles k WHERE {ARTICLE_SCOPE} {cut}"),
+        page_of(
+            &format!("SELECT k.* FROM kb_articles k WHERE {ARTICLE_SCOPE}"),
+            "k",
+            "k.title, k.id",
+            page.after.as_ref().map(|_| "$6, $7"),
+            page.first,
+        ),
         scope,
     )
     .bind::<Nullable<Text>, _>(title)
     .bind::<Nullable<SqlUuid>, _>(id)
+    .bind::<BigInt, _>(page.first)
     .load(conn)
     .await
 }

@@ -281,6 +281,18 @@ async fn pages_of_a_large_workspace_keep_one_generic_plan() {
         assert_eq!(b.len(), 21);
         // The second page starts after the first one's last row.
         assert!((b[0].project.name.as_str(), b[0].project.id) > (last.name.as_str(), last.id));
+        // Smaller pages share one statement: not a statement per size.
+        for n in [1, 5, 9, 15] {
+            let small = Page {
+                first: n,
+                after: None,
+            };
+            let (c, _) = queries::projects_page(&mut conn, &scope, &small, false)
+                .await
+                .unwrap();
+            assert_eq!(c.len(), n as usize);
+            assert_eq!(c[0].project.id, a[0].project.id);
+        }
     }
     let plans: Vec<PlanCount> = diesel::sql_query(
         "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements \
@@ -291,8 +303,8 @@ async fn pages_of_a_large_workspace_keep_one_generic_plan() {
     .unwrap();
     assert_eq!(
         plans.len(),
-        2,
-        "one statement with a cursor and one without: {plans:?}"
+        3,
+        "pages of 21 with a cursor and without, and the smaller pages: {plans:?}"
     );
     let with_cursor = plans
         .iter()
