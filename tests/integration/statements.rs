@@ -316,3 +316,84 @@ async fn pages_of_a_large_workspace_keep_one_generic_plan() {
         assert!(p.generic_plans >= 3, "{p:?}");
     }
 }
+
+#[derive(diesel::QueryableByName)]
+struct PlanLine {
+    #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+    line: String,
+}
+
+/// An external user's page reads their projects, not the workspace: priced for a few
+/// rows, a plan walks the workspace in name order to find the caller's few projects
+/// among its thousands (what the staff statement's ceiling does to an external one).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_external_page_of_a_large_workspace_reads_its_own_projects() {
+    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+    use portal_gateway::access::Scope;
+    use portal_gateway::db::queries::{self, Page};
+
+    let app = TestApp::demo().await;
+    let (_, workspace_id, _) = app.user_id("sam@acme.example").await;
+    app.sql(&format!(
+        "INSERT INTO projects (id, workspace_id, name, status) \
+           SELECT gen_random_uuid(), '{workspace_id}', 'Bulk ' || lpad(g::text, 5, '0'), 'ACTIVE' \
+           FROM generate_series(1, 5000) g; \
+         INSERT INTO projects (id, workspace_id, name, status) \
+           SELECT gen_random_uuid(), '{workspace_id}', 'Zed ' || g, 'ACTIVE' FROM generate_series(1, 3) g; \
+         ANALYZE projects;"
+    ))
+    .await;
+    let mut own = Vec::new();
+    for n in ["Zed 1", "Zed 2", "Zed 3"] {
+        own.push(app.id_where("projects", &format!("name = '{n}'")).await);
+    }
+    let scope = Scope {
+        workspace_id,
+        staff: false,
+        project_ids: own.clone(),
+        account_id: None,
+        workspace_named: false,
+    };
+    let mut conn = AsyncPgConnection::establish(&app.url).await.unwrap();
+    let page = Page {
+        first: 21,
+        after: None,
+    };
+    for _ in 0..8 {
+        let (rows, _) = queries::projects_page(&mut conn, &scope, &page, false)
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 3);
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+    }
+    let names: Vec<Name> = diesel::sql_query(
+        "SELECT name FROM pg_prepared_statements WHERE statement LIKE 'SELECT p.*%FROM projects p WHERE%'",
+    )
+    .load(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(names.len(), 1);
+    let ids = own.iter().map(|u| u.to_string()).collect::<Vec<_>>().join(",");
+    let plan: Vec<PlanLine> = diesel::sql_query(format!(
+        "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) EXECUTE {}('{workspace_id}', false, '{{{ids}}}', NULL, false, NULL, NULL, 21)",
+        names[0].name
+    ))
+    .load(&mut conn)
+    .await
+    .unwrap();
+    let plan: Vec<String> = plan.into_iter().map(|l| l.line).collect();
+    // Rows looked at and dropped by a filter: the workspace's, had it walked them.
+    let passed_over: u64 = plan
+        .iter()
+        .filter_map(|l| l.trim().strip_prefix("Rows Removed by Filter: "))
+        .filter_map(|n| n.trim().parse::<u64>().ok())
+        .sum();
+    assert!(
+        passed_over < 100,
+        "passed over {passed_over} rows for 3 projects: {plan:#?}"
+    );
+}
