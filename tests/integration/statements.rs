@@ -218,6 +218,38 @@ async fn each_project_of_a_batch_gets_its_own_page_of_tasks() {
     }
 }
 
+/// The demo with 5,000 more projects in Sam's workspace, and `named` ones after them in
+/// name order; that workspace, and a connection of the test's own.
+async fn large_workspace(named: &[&str]) -> (TestApp, uuid::Uuid, diesel_async::AsyncPgConnection) {
+    use diesel_async::AsyncConnection;
+    let app = TestApp::demo().await;
+    let (_, workspace_id, _) = app.user_id("sam@acme.example").await;
+    let named = named
+        .iter()
+        .map(|n| format!("('{n}')"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let named = if named.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "INSERT INTO projects (id, workspace_id, name, status) \
+               SELECT gen_random_uuid(), '{workspace_id}', n, 'ACTIVE' FROM (VALUES {named}) v(n);"
+        )
+    };
+    app.sql(&format!(
+        "INSERT INTO projects (id, workspace_id, name, status) \
+           SELECT gen_random_uuid(), '{workspace_id}', 'Bulk ' || lpad(g::text, 5, '0'), 'ACTIVE' \
+           FROM generate_series(1, 5000) g; \
+         {named} ANALYZE projects;"
+    ))
+    .await;
+    let conn = diesel_async::AsyncPgConnection::establish(&app.url)
+        .await
+        .unwrap();
+    (app, workspace_id, conn)
+}
+
 #[derive(diesel::QueryableByName, Debug)]
 struct PlanCount {
     #[diesel(sql_type = diesel::sql_types::Text)]
@@ -236,19 +268,12 @@ struct PlanCount {
 /// bound the generic plan's index scan.
 #[tokio::test(flavor = "multi_thread")]
 async fn pages_of_a_large_workspace_keep_one_generic_plan() {
-    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+    use diesel_async::RunQueryDsl;
     use portal_gateway::access::Scope;
     use portal_gateway::db::queries::{self, Page};
 
-    let app = TestApp::demo().await;
-    let (_, workspace_id, _) = app.user_id("sam@acme.example").await;
-    app.sql(&format!(
-        "INSERT INTO projects (id, workspace_id, name, status) \
-           SELECT gen_random_uuid(), '{workspace_id}', 'Bulk ' || lpad(g::text, 5, '0'), 'ACTIVE' \
-           FROM generate_series(1, 5000) g; \
-         ANALYZE projects;"
-    ))
-    .await;
+    // Held to the end: the test database goes with it.
+    let (_app, workspace_id, mut conn) = large_workspace(&[]).await;
     let scope = Scope {
         workspace_id,
         staff: true,
@@ -256,7 +281,6 @@ async fn pages_of_a_large_workspace_keep_one_generic_plan() {
         account_id: None,
         workspace_named: true,
     };
-    let mut conn = AsyncPgConnection::establish(&app.url).await.unwrap();
     let first = Page {
         first: 21,
         after: None,
@@ -328,21 +352,11 @@ struct PlanLine {
 /// among its thousands (what the staff statement's ceiling does to an external one).
 #[tokio::test(flavor = "multi_thread")]
 async fn an_external_page_of_a_large_workspace_reads_its_own_projects() {
-    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+    use diesel_async::RunQueryDsl;
     use portal_gateway::access::Scope;
     use portal_gateway::db::queries::{self, Page};
 
-    let app = TestApp::demo().await;
-    let (_, workspace_id, _) = app.user_id("sam@acme.example").await;
-    app.sql(&format!(
-        "INSERT INTO projects (id, workspace_id, name, status) \
-           SELECT gen_random_uuid(), '{workspace_id}', 'Bulk ' || lpad(g::text, 5, '0'), 'ACTIVE' \
-           FROM generate_series(1, 5000) g; \
-         INSERT INTO projects (id, workspace_id, name, status) \
-           SELECT gen_random_uuid(), '{workspace_id}', 'Zed ' || g, 'ACTIVE' FROM generate_series(1, 3) g; \
-         ANALYZE projects;"
-    ))
-    .await;
+    let (app, workspace_id, mut conn) = large_workspace(&["Zed 1", "Zed 2", "Zed 3"]).await;
     let mut own = Vec::new();
     for n in ["Zed 1", "Zed 2", "Zed 3"] {
         own.push(app.id_where("projects", &format!("name = '{n}'")).await);
@@ -354,7 +368,6 @@ async fn an_external_page_of_a_large_workspace_reads_its_own_projects() {
         account_id: None,
         workspace_named: false,
     };
-    let mut conn = AsyncPgConnection::establish(&app.url).await.unwrap();
     let page = Page {
         first: 21,
         after: None,
