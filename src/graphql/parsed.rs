@@ -16,7 +16,7 @@
 //! A kept document also keeps its validation, per operation name, once it passed: the
 //! rules read the schema, the document, the operation's name and the variables, so
 //! an operation sent again without variables would be validated to the same result
-//! (12,500 instructions of every dashboard, 2 %). With variables, or having failed, it
+//! (125,000 instructions of every dashboard, 2 %). With variables, or having failed, it
 //! is validated again every time.
 
 use std::sync::{Arc, Mutex, OnceLock};
