@@ -99,11 +99,14 @@ impl Extension for Steps {
         let validation = ctx.data_opt::<parsed::Validation>();
         let result = match validation.and_then(parsed::Validation::known) {
             Some(result) => result,
-            None => next.run(ctx).await?,
+            None => {
+                let result = next.run(ctx).await?;
+                if let Some(v) = validation {
+                    v.keep(result);
+                }
+                result
+            }
         };
-        if let Some(v) = validation {
-            v.keep(result);
-        }
         persisted::register_validated(ctx);
         Ok(result)
     }
