@@ -172,7 +172,7 @@ where
             if !wanted.page {
                 return Ok(Vec::new());
             }
-            Ok::<_, Error>(loader.load_one(page_key).await?.unwrap_or_default())
+            page_rows(ctx, page_key).await
         };
         let count = async {
             if !wanted.count {
@@ -207,9 +207,17 @@ where
     }
     // Boxed, as in `nested`: the load's state would otherwise size every field future
     // of the parent type; a count-only list (no page) allocates nothing.
-    Ok(Box::pin(ctx.loader().load_one(page_key))
-        .await?
-        .unwrap_or_default())
+    Box::pin(page_rows(ctx, page_key)).await
+}
+
+/// One parent's page of a nested list, through the request's loaders.
+async fn page_rows<K, R>(ctx: &Context<'_>, page_key: K) -> Result<Vec<R>>
+where
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    R: Send + Sync + Clone + 'static,
+    Fetch: Loader<K, Value = Vec<R>, Error = Error>,
+{
+    Ok(ctx.loader().load_one(page_key).await?.unwrap_or_default())
 }
 
 /// Whether the connection's items are asked `path` (through `nodes` or `edges.node`).
