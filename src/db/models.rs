@@ -289,13 +289,49 @@ pub struct ExternalCallerRow {
 }
 
 /// A task of a page, with how many comments in scope it has when the page was asked
-/// for them (so a list of tasks and their comment counts are one statement).
-#[derive(Clone, Debug, QueryableByName)]
+/// for them (so a list of tasks and their comment counts are one statement), and its
+/// assignee when the page was asked for them.
+#[derive(Clone, Debug)]
 pub struct ListedTask {
-    #[diesel(embed)]
     pub task: Task,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
     pub comment_count: Option<i64>,
+    pub assignee: Joined<StaffUser>,
+}
+
+/// The row a relation points at, when its parent's statement joined it in the scope
+/// the relation's loader reads with: `Some(None)` when joined and nothing in scope was
+/// there, `None` when not joined (then the loader reads it).
+pub type Joined<T> = Option<Option<T>>;
+
+/// A staff user joined to another row (owner, assignee), as columns named `staff_*`:
+/// all null when the join found none in scope.
+#[derive(Clone, Debug, QueryableByName)]
+pub struct JoinedStaff {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Uuid>)]
+    pub staff_id: Option<Uuid>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Uuid>)]
+    pub staff_workspace_id: Option<Uuid>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub staff_email: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub staff_name: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Bool>)]
+    pub staff_is_admin: Option<bool>,
+}
+
+impl JoinedStaff {
+    /// The user, when the statement joined one (`joined`) and found it.
+    pub fn user(self, joined: bool) -> Joined<StaffUser> {
+        joined.then(|| {
+            Some(StaffUser {
+                id: self.staff_id?,
+                workspace_id: self.staff_workspace_id?,
+                email: self.staff_email?,
+                name: self.staff_name?,
+                is_admin: self.staff_is_admin?,
+            })
+        })
+    }
 }
 
 /// How many visible children a parent has (for `totalCount` of nested connections).
@@ -351,4 +387,58 @@ pub struct InboxEvent {
     pub event: PortalEvent,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
     pub read_at: Option<DateTime<Utc>>,
+}
+
+/// A project of a page, with its owner and its account when the page was asked for them.
+#[derive(Clone, Debug)]
+pub struct ListedProject {
+    pub view: ProjectView,
+    pub owner: Joined<StaffUser>,
+    pub account: Joined<Account>,
+}
+
+/// An account joined to another row (a project's), as columns named `acct_*`: all null
+/// when the join found none in scope.
+#[derive(Clone, Debug, QueryableByName)]
+pub struct JoinedAccount {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Uuid>)]
+    pub acct_id: Option<Uuid>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Uuid>)]
+    pub acct_workspace_id: Option<Uuid>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub acct_name: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub acct_email: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub acct_phone: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub acct_website: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub acct_address: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub acct_industry: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub acct_description: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Uuid>)]
+    pub acct_owner_id: Option<Uuid>,
+}
+
+impl JoinedAccount {
+    /// The account, when the statement joined one (`joined`) and found it.
+    pub fn account(self, joined: bool) -> Joined<Account> {
+        joined.then(|| {
+            Some(Account {
+                id: self.acct_id?,
+                workspace_id: self.acct_workspace_id?,
+                name: self.acct_name?,
+                email: self.acct_email,
+                phone: self.acct_phone,
+                website: self.acct_website,
+                address: self.acct_address,
+                industry: self.acct_industry,
+                description: self.acct_description,
+                owner_id: self.acct_owner_id,
+            })
+        })
+    }
 }

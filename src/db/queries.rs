@@ -38,6 +38,39 @@ const ACCOUNT_SCOPE: &str = "a.workspace_id = $1 AND ($2 OR ($5 AND a.id = $4))"
 /// Articles published to the portal (alias `k`).
 const ARTICLE_SCOPE: &str = "k.workspace_id = $1 AND ($2 OR ($5 AND k.published))";
 
+/// Staff users of the caller's workspace (alias `u`; `$1`, the workspace, as in every
+/// scope): the targets of `owner`, `assignee` and `author`, whose fields the gate hides.
+const STAFF_SCOPE: &str = "u.workspace_id = $1";
+
+/// A staff user joined to a row as [`JoinedStaff`]'s columns, and its absence.
+const STAFF_COLUMNS: &str = "u.id AS staff_id, u.workspace_id AS staff_workspace_id, \
+    u.email AS staff_email, u.name AS staff_name, u.is_admin AS staff_is_admin";
+const NO_STAFF: &str = "NULL::uuid AS staff_id, NULL::uuid AS staff_workspace_id, \
+    NULL::text AS staff_email, NULL::text AS staff_name, NULL::bool AS staff_is_admin";
+
+/// An account joined to a row as [`JoinedAccount`]'s columns, and its absence.
+const ACCOUNT_COLUMNS: &str = "a.id AS acct_id, a.workspace_id AS acct_workspace_id, \
+    a.name AS acct_name, a.email AS acct_email, a.phone AS acct_phone, \
+    a.website AS acct_website, a.address AS acct_address, a.industry AS acct_industry, \
+    a.description AS acct_description, a.owner_id AS acct_owner_id";
+const NO_ACCOUNT: &str = "NULL::uuid AS acct_id, NULL::uuid AS acct_workspace_id, \
+    NULL::text AS acct_name, NULL::text AS acct_email, NULL::text AS acct_phone, \
+    NULL::text AS acct_website, NULL::text AS acct_address, NULL::text AS acct_industry, \
+    NULL::text AS acct_description, NULL::uuid AS acct_owner_id";
+
+/// The columns and the join of a staff user that `id` (a column) points at, in scope;
+/// or null columns and no join.
+fn staff_joined(id: &str, join: bool) -> (&'static str, String) {
+    if join {
+        (
+            STAFF_COLUMNS,
+            format!("LEFT JOIN staff_users u ON u.id = {id} AND {STAFF_SCOPE}"),
+        )
+    } else {
+        (NO_STAFF, String::new())
+    }
+}
+
 /// A scoped statement: the scope bound as `$1..$5`. Its text is fixed per kind of
 /// caller (`$2`, "is staff", is written into it as a constant), so PostgreSQL can keep
 /// one good generic plan for each and the statement is prepared once per connection.
@@ -89,7 +122,7 @@ impl diesel::query_builder::Query for Prepared<'_> {
 }
 
 /// A fixed statement, prepared once per connection.
-fn prepared<'a>(sql: &'a str) -> Prepared<'a> {
+fn prepared<'a>(sql: impl Into<String>) -> Prepared<'a> {
     Prepared(sql_query(sql).into_boxed())
 }
 
@@ -370,11 +403,13 @@ pub async fn staff_by_ids(
     workspace_id: Uuid,
     ids: &[Uuid],
 ) -> QueryResult<Vec<StaffUser>> {
-    prepared("SELECT * FROM staff_users WHERE workspace_id = $1 AND id = ANY($2)")
-        .bind::<SqlUuid, _>(workspace_id)
-        .bind::<Array<SqlUuid>, _>(ids)
-        .load(conn)
-        .await
+    prepared(format!(
+        "SELECT u.* FROM staff_users u WHERE {STAFF_SCOPE} AND u.id = ANY($2)"
+    ))
+    .bind::<SqlUuid, _>(workspace_id)
+    .bind::<Array<SqlUuid>, _>(ids)
+    .load(conn)
+    .await
 }
 
 /// External users by id, within the workspace (comment authors).
@@ -419,6 +454,16 @@ pub async fn projects_by_ids(
     .await
 }
 
+/// What a page of projects comes with: each project's owner (in [`STAFF_SCOPE`]) and
+/// its account (in [`ACCOUNT_SCOPE`] for the scope given, the caller's scope of `crm`),
+/// joined as their loaders read them, so that showing them costs no statement of
+/// their own.
+#[derive(Clone, Copy, Default)]
+pub struct ProjectJoins<'a> {
+    pub owners: bool,
+    pub accounts: Option<&'a Scope>,
+}
+
 /// Projects in scope, by name then id, after `(name, id)`; with `count`, each row also
 /// carries the full count of projects in scope (so a page and its `totalCount` are one
 /// statement). Without it the count is not taken: for staff it reads every project of
@@ -428,13 +473,18 @@ pub async fn projects_page(
     scope: &Scope,
     page: &Page<(String, Uuid)>,
     count: bool,
-) -> QueryResult<(Vec<ProjectView>, Option<i64>)> {
+    joins: ProjectJoins<'_>,
+) -> QueryResult<(Vec<ListedProject>, Option<i64>)> {
     #[derive(QueryableByName)]
-    struct Counted {
+    struct Row {
         #[diesel(embed)]
         project: ProjectView,
         #[diesel(sql_type = Nullable<BigInt>)]
         total_count: Option<i64>,
+        #[diesel(embed)]
+        owner: JoinedStaff,
+        #[diesel(embed)]
+        account: JoinedAccount,
     }
     let (name, id) = page.after.clone().unzip();
     let total_count = if count {
@@ -454,17 +504,48 @@ pub async fn projects_page(
         page.after.is_some(),
         page.first,
     );
-    let rows: Vec<Counted> = scoped(
-        format!("SELECT {PROJECT_VIEW} FROM ({page_sql}) p {PROJECT_PARTS} ORDER BY p.name, p.id"),
+    let (owner, owner_join) = staff_joined("p.owner_id", joins.owners);
+    // The account's scope is the caller's scope of `crm`: the same workspace, kind of
+    // caller and account (`$1`, `$2`, `$4`) as every module's, and its own `$5`, bound
+    // as `$9`.
+    let (account, account_join) = match joins.accounts {
+        Some(_) => (
+            ACCOUNT_COLUMNS,
+            format!(
+                "LEFT JOIN accounts a ON a.id = p.account_id AND {}",
+                ACCOUNT_SCOPE.replace("$5", "$9")
+            ),
+        ),
+        None => (NO_ACCOUNT, String::new()),
+    };
+    let mut statement = scoped(
+        format!(
+            "SELECT {PROJECT_VIEW}, {owner}, {account} FROM ({page_sql}) p {PROJECT_PARTS} \
+             {owner_join} {account_join} ORDER BY p.name, p.id"
+        ),
         scope,
     )
     .bind::<Nullable<Text>, _>(name)
     .bind::<Nullable<SqlUuid>, _>(id)
-    .bind::<BigInt, _>(page.first)
-    .load(conn)
-    .await?;
+    .bind::<BigInt, _>(page.first);
+    if let Some(crm) = joins.accounts {
+        debug_assert!(
+            (crm.workspace_id, crm.staff, crm.account_id)
+                == (scope.workspace_id, scope.staff, scope.account_id)
+        );
+        statement = statement.bind::<Bool, _>(crm.workspace_named);
+    }
+    let rows: Vec<Row> = statement.load(conn).await?;
     let total = rows.as_slice().first().and_then(|r| r.total_count);
-    Ok((rows.into_iter().map(|r| r.project).collect(), total))
+    let rows = rows
+        .into_iter()
+        .map(|r| ListedProject {
+            view: r.project,
+            owner: r.owner.user(joins.owners),
+            account: r.account.account(joins.accounts.is_some()),
+        })
+        .collect();
+    Ok((rows, total))
 }
 
 pub async fn projects_count(conn: &mut AsyncPgConnection, scope: &Scope) -> QueryResult<i64> {
@@ -544,6 +625,8 @@ pub async fn tasks_by_ids(
 pub struct TaskPage {
     pub page: Page<Uuid>,
     pub comment_counts: bool,
+    /// Whether each task comes with its assignee (in [`STAFF_SCOPE`]).
+    pub assignees: bool,
 }
 
 /// Tasks of many projects, a page per project, in creation order: each in-scope
@@ -555,23 +638,42 @@ pub struct TaskPage {
 /// index. A task of the page is in scope already, so this costs one index probe per
 /// task; counted apart (`comments_counts`), each task's scope was checked again, and it
 /// was a statement of its own.
+///
+/// With `assignees`, each task comes with its assignee, joined in [`STAFF_SCOPE`] as
+/// [`staff_by_ids`] reads them: loaded apart, they were a statement of their own and a
+/// batched load per task.
 pub async fn tasks_pages(
     conn: &mut AsyncPgConnection,
     scope: &Scope,
     projects: &[Uuid],
     page: &TaskPage,
 ) -> QueryResult<Vec<ListedTask>> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(embed)]
+        task: Task,
+        #[diesel(sql_type = Nullable<BigInt>)]
+        comment_count: Option<i64>,
+        #[diesel(embed)]
+        assignee: JoinedStaff,
+    }
     let comment_count = if page.comment_counts {
         format!("(SELECT count(*) FROM comments c WHERE c.task_id = t.id AND {COMMENT_SCOPE})")
     } else {
         "NULL::bigint".to_owned()
     };
-    let mut rows: Vec<ListedTask> = scoped(
+    // The assignees are joined to the whole batch (`OFFSET 0` keeps the pages apart):
+    // joined beside each project's page, PostgreSQL hashed the staff table once per
+    // project.
+    let (assignee, assignee_join) = staff_joined("t.assignee_id", page.assignees);
+    let mut rows: Vec<Row> = scoped(
         format!(
-            "SELECT t.*, {comment_count} AS comment_count FROM projects p CROSS JOIN LATERAL ( \
-               SELECT t.* FROM tasks t WHERE t.project_id = p.id AND {TASK_SCOPE} \
-                 AND ($7::uuid IS NULL OR t.id > $7) ORDER BY t.id LIMIT $8 \
-             ) t WHERE {PROJECT_SCOPE} AND p.id = ANY($6)"
+            "SELECT t.*, {assignee} FROM ( \
+               SELECT t.*, {comment_count} AS comment_count FROM projects p CROSS JOIN LATERAL ( \
+                 SELECT t.* FROM tasks t WHERE t.project_id = p.id AND {TASK_SCOPE} \
+                   AND ($7::uuid IS NULL OR t.id > $7) ORDER BY t.id LIMIT $8 \
+               ) t WHERE {PROJECT_SCOPE} AND p.id = ANY($6) OFFSET 0 \
+             ) t {assignee_join}"
         ),
         scope,
     )
@@ -585,7 +687,14 @@ pub async fn tasks_pages(
     // Sorted by PostgreSQL, every row of the batch was copied once more: a fifth of
     // the statement's CPU.
     rows.sort_by_key(|r| (r.task.project_id, r.task.id));
-    Ok(rows)
+    Ok(rows
+        .into_iter()
+        .map(|r| ListedTask {
+            task: r.task,
+            comment_count: r.comment_count,
+            assignee: r.assignee.user(page.assignees),
+        })
+        .collect())
 }
 
 pub async fn tasks_counts(

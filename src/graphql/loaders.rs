@@ -5,7 +5,7 @@ use async_graphql::dataloader::HashMap;
 use std::hash::Hash;
 use std::sync::Arc;
 
-use async_graphql::dataloader::Loader;
+use async_graphql::dataloader::{DataLoader, Loader};
 use uuid::Uuid;
 
 use crate::access::{Access, Module, Scope};
@@ -47,6 +47,24 @@ impl Fetch {
     fn roles_workspace(&self) -> Result<Option<Uuid>> {
         let access = self.access()?;
         Ok(access.may_see_roles().then(|| access.caller().workspace_id()))
+    }
+}
+
+/// The row a relation points at: the one its parent's statement joined (in the scope
+/// the loader of `key` reads with, [`crate::db::queries`]), else loaded by `key`.
+pub async fn joined_or_load<K, V>(
+    loader: &DataLoader<Fetch>,
+    joined: Option<&Option<V>>,
+    key: K,
+) -> Result<Option<V>>
+where
+    Fetch: Loader<K, Value = V, Error = Error>,
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+    V: Send + Sync + Clone + 'static,
+{
+    match joined {
+        Some(row) => Ok(row.clone()),
+        None => Ok(loader.load_one(key).await?),
     }
 }
 

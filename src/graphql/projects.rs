@@ -5,7 +5,9 @@ use uuid::Uuid;
 
 use super::connection::{self, Connection, Node};
 use super::crm::CrmAccount;
-use super::loaders::{AccountId, ProjectId, StaffId, SubprojectCountOf, SubprojectsOf, TaskCountOf, TasksOf};
+use super::loaders::{
+    AccountId, ProjectId, StaffId, SubprojectCountOf, SubprojectsOf, TaskCountOf, TasksOf, joined_or_load,
+};
 use super::scalars::{Date, Decimal};
 use super::tasks::Task;
 use super::users::User;
@@ -14,7 +16,7 @@ use super::{ContextExt, parse_id};
 use crate::access::catalog::{field, relation};
 use crate::access::{Grant, Grants, Module};
 use crate::db::models;
-use crate::db::queries::{self, Page, TaskPage};
+use crate::db::queries::{self, Page, ProjectJoins, TaskPage};
 use crate::error::{Error, Result};
 
 const DESCRIPTION: Grant = field(Module::Projects, "description");
@@ -58,6 +60,10 @@ pub struct Project {
     /// The parts that follow the project, loaded with it.
     stage: Option<models::ProjectStage>,
     budget: Option<models::Budget>,
+    /// Its owner and account, when its page joined them (the account boxed: it is most
+    /// of a project's size).
+    owner: models::Joined<models::StaffUser>,
+    account: Option<Box<Option<models::Account>>>,
     grants: Grants,
 }
 
@@ -75,7 +81,18 @@ impl Project {
             row: row.project,
             stage,
             budget,
+            owner: None,
+            account: None,
             grants,
+        })
+    }
+
+    /// A project of a page, with the relations the page joined.
+    pub fn joined(ctx: &Context<'_>, listed: models::ListedProject) -> Result<Project> {
+        Ok(Project {
+            owner: listed.owner,
+            account: listed.account.map(Box::new),
+            ..Project::listed(ctx, listed.view)?
         })
     }
 }
@@ -160,9 +177,7 @@ impl Project {
             return Ok(None);
         };
         let staff = self.grants.is_staff();
-        Ok(ctx
-            .loader()
-            .load_one(StaffId(id))
+        Ok(joined_or_load(ctx.loader(), self.owner.as_ref(), StaffId(id))
             .await?
             .map(|u| User::new(ctx, u, staff)))
     }
@@ -187,7 +202,7 @@ impl Project {
         let Some(id) = self.grants.reveal(ACCOUNT, self.row.account_id).flatten() else {
             return Ok(None);
         };
-        let row = ctx.loader().load_one(AccountId(id)).await?;
+        let row = joined_or_load(ctx.loader(), self.account.as_deref(), AccountId(id)).await?;
         row.map(|r| CrmAccount::new(ctx, r).map(Box::new)).transpose()
     }
 
@@ -285,12 +300,12 @@ impl Project {
 /// A page of a project's tasks, known to be visible. When the page's tasks are asked
 /// their comments' `totalCount`, the counts come with the page.
 pub async fn project_tasks(ctx: &Context<'_>, project: Uuid, page: Page<Uuid>) -> Result<Connection<Task>> {
-    let comment_counts = connection::in_nodes(ctx, &["comments", "totalCount"]);
     let key = TasksOf(
         project,
         TaskPage {
             page: connection::plus_one(&page),
-            comment_counts,
+            comment_counts: connection::in_nodes(ctx, &["comments", "totalCount"]),
+            assignees: connection::in_nodes(ctx, &["assignee"]),
         },
     );
     let (rows, total) = connection::nested(ctx, key, TaskCountOf(project)).await?;
@@ -376,7 +391,13 @@ impl ProjectsQuery {
         let wanted = connection::wanted(ctx);
         let mut conn = ctx.pool()?.get().await?;
         let (rows, counted) = if wanted.page {
-            queries::projects_page(&mut conn, &scope, &connection::plus_one(&page), wanted.count).await?
+            let crm = access.scope(Module::Crm);
+            let joins = ProjectJoins {
+                owners: connection::in_nodes(ctx, &["owner"]),
+                accounts: connection::in_nodes(ctx, &["account"]).then_some(&crm),
+            };
+            let page = connection::plus_one(&page);
+            queries::projects_page(&mut conn, &scope, &page, wanted.count, joins).await?
         } else {
             (Vec::new(), None)
         };
@@ -386,7 +407,7 @@ impl ProjectsQuery {
             None => 0,
         };
         drop(conn);
-        let nodes = connection::wrap(rows, |r| Project::listed(ctx, r))?;
+        let nodes = connection::wrap(rows, |r| Project::joined(ctx, r))?;
         Ok(Some(Connection::page(nodes, &page, total)))
     }
 

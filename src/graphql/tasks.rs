@@ -4,7 +4,9 @@ use async_graphql::{Context, Enum, ID, Object};
 
 use super::admin::ExternalUser;
 use super::connection::{self, Connection, Node};
-use super::loaders::{CommentCountOf, CommentsOf, ExternalUserId, ProjectId, StaffId, TaskId};
+use super::loaders::{
+    CommentCountOf, CommentsOf, ExternalUserId, ProjectId, StaffId, TaskId, joined_or_load,
+};
 use super::projects::{Project, project_tasks};
 use super::scalars::{Date, DateTime};
 use super::users::{CommentAuthor, User};
@@ -101,6 +103,8 @@ pub struct Task {
     grants: Grants,
     /// Its comments in scope, when its page counted them.
     comment_count: Option<i64>,
+    /// Its assignee, when its page joined them.
+    assignee: models::Joined<models::StaffUser>,
 }
 
 impl Task {
@@ -116,14 +120,17 @@ impl Task {
             row,
             grants,
             comment_count: None,
+            assignee: None,
         })
     }
 
     /// A task of a page, with its comment count when the page counted them.
     pub fn counted(ctx: &Context<'_>, listed: models::ListedTask) -> Result<Task> {
-        let mut task = Task::listed(ctx, listed.task)?;
-        task.comment_count = listed.comment_count;
-        Ok(task)
+        Ok(Task {
+            comment_count: listed.comment_count,
+            assignee: listed.assignee,
+            ..Task::listed(ctx, listed.task)?
+        })
     }
 }
 
@@ -214,9 +221,7 @@ impl Task {
             return Ok(None);
         };
         let staff = self.grants.is_staff();
-        Ok(ctx
-            .loader()
-            .load_one(StaffId(id))
+        Ok(joined_or_load(ctx.loader(), self.assignee.as_ref(), StaffId(id))
             .await?
             .map(|u| User::new(ctx, u, staff)))
     }
