@@ -290,12 +290,53 @@ pub struct ExternalCallerRow {
 
 /// A task of a page, with how many comments in scope it has when the page was asked
 /// for them (so a list of tasks and their comment counts are one statement), and its
-/// assignee when the page was asked for them.
+/// assignee when the page was asked for them. `lean`: the page read only a
+/// [`TaskHead`], so `task` holds those columns and the rest empty.
 #[derive(Clone, Debug)]
 pub struct ListedTask {
     pub task: Task,
     pub comment_count: Option<i64>,
     pub assignee: Joined<StaffUser>,
+    pub lean: bool,
+}
+
+/// The columns of a task that a list's items are usually asked about. A page whose
+/// items are asked nothing else reads these alone: a task's other columns were two
+/// thirds of what the gateway decoded for a dashboard.
+#[derive(Clone, Debug, QueryableByName)]
+#[diesel(table_name = tasks, check_for_backend(diesel::pg::Pg))]
+pub struct TaskHead {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub project_id: Uuid,
+    pub title: String,
+    pub status: String,
+    pub assignee_id: Option<Uuid>,
+    pub internal: bool,
+}
+
+impl TaskHead {
+    /// A [`Task`] of these columns, every other one empty: only for a page whose items
+    /// are not asked them (`graphql::tasks::Task::full` reads the whole row otherwise).
+    pub fn into_task(self) -> Task {
+        Task {
+            id: self.id,
+            workspace_id: self.workspace_id,
+            project_id: self.project_id,
+            title: self.title,
+            description: None,
+            status: self.status,
+            priority: String::new(),
+            due_date: None,
+            estimated_hours: None,
+            created_at: DateTime::<Utc>::UNIX_EPOCH,
+            completed_at: None,
+            assignee_id: self.assignee_id,
+            owner_id: None,
+            created_by_external_id: None,
+            internal: self.internal,
+        }
+    }
 }
 
 /// The row a relation points at, when its parent's statement joined it in the scope

@@ -627,7 +627,12 @@ pub struct TaskPage {
     pub comment_counts: bool,
     /// Whether each task comes with its assignee (in [`STAFF_SCOPE`]).
     pub assignees: bool,
+    /// Whether only the columns of a [`TaskHead`] are read.
+    pub lean: bool,
 }
+
+/// The columns of a [`TaskHead`] (alias `t`).
+const TASK_HEAD: &str = "t.id, t.workspace_id, t.project_id, t.title, t.status, t.assignee_id, t.internal";
 
 /// Tasks of many projects, a page per project, in creation order: each in-scope
 /// project's page is read from `tasks_project_idx` and cut at its `LIMIT`, so a project
@@ -642,6 +647,8 @@ pub struct TaskPage {
 /// With `assignees`, each task comes with its assignee, joined in [`STAFF_SCOPE`] as
 /// [`staff_by_ids`] reads them: loaded apart, they were a statement of their own and a
 /// batched load per task.
+///
+/// With `lean`, each task is read as a [`TaskHead`] only.
 pub async fn tasks_pages(
     conn: &mut AsyncPgConnection,
     scope: &Scope,
@@ -657,20 +664,30 @@ pub async fn tasks_pages(
         #[diesel(embed)]
         assignee: JoinedStaff,
     }
+    #[derive(QueryableByName)]
+    struct LeanRow {
+        #[diesel(embed)]
+        task: TaskHead,
+        #[diesel(sql_type = Nullable<BigInt>)]
+        comment_count: Option<i64>,
+        #[diesel(embed)]
+        assignee: JoinedStaff,
+    }
     let comment_count = if page.comment_counts {
         format!("(SELECT count(*) FROM comments c WHERE c.task_id = t.id AND {COMMENT_SCOPE})")
     } else {
         "NULL::bigint".to_owned()
     };
+    let columns = if page.lean { TASK_HEAD } else { "t.*" };
     // The assignees are joined to the whole batch (`OFFSET 0` keeps the pages apart):
     // joined beside each project's page, PostgreSQL hashed the staff table once per
     // project.
     let (assignee, assignee_join) = staff_joined("t.assignee_id", page.assignees);
-    let mut rows: Vec<Row> = scoped(
+    let statement = scoped(
         format!(
             "SELECT t.*, {assignee} FROM ( \
                SELECT t.*, {comment_count} AS comment_count FROM projects p CROSS JOIN LATERAL ( \
-                 SELECT t.* FROM tasks t WHERE t.project_id = p.id AND {TASK_SCOPE} \
+                 SELECT {columns} FROM tasks t WHERE t.project_id = p.id AND {TASK_SCOPE} \
                    AND ($7::uuid IS NULL OR t.id > $7) ORDER BY t.id LIMIT $8 \
                ) t WHERE {PROJECT_SCOPE} AND p.id = ANY($6) OFFSET 0 \
              ) t {assignee_join}"
@@ -679,22 +696,30 @@ pub async fn tasks_pages(
     )
     .bind::<Array<SqlUuid>, _>(projects)
     .bind::<Nullable<SqlUuid>, _>(page.page.after)
-    .bind::<BigInt, _>(page.page.first)
-    .load(conn)
-    .await?;
+    .bind::<BigInt, _>(page.page.first);
+    let listed = |task: Task, comment_count: Option<i64>, assignee: JoinedStaff| ListedTask {
+        task,
+        comment_count,
+        assignee: assignee.user(page.assignees),
+        lean: page.lean,
+    };
+    let mut rows: Vec<ListedTask> = if page.lean {
+        let rows: Vec<LeanRow> = statement.load(conn).await?;
+        rows.into_iter()
+            .map(|r| listed(r.task.into_task(), r.comment_count, r.assignee))
+            .collect()
+    } else {
+        let rows: Vec<Row> = statement.load(conn).await?;
+        rows.into_iter()
+            .map(|r| listed(r.task, r.comment_count, r.assignee))
+            .collect()
+    };
     // Each project's page comes in order (its `LATERAL`'s `ORDER BY`), one project after
     // another; this sort only makes that a promise (it finds the runs already there).
     // Sorted by PostgreSQL, every row of the batch was copied once more: a fifth of
     // the statement's CPU.
     rows.sort_by_key(|r| (r.task.project_id, r.task.id));
-    Ok(rows
-        .into_iter()
-        .map(|r| ListedTask {
-            task: r.task,
-            comment_count: r.comment_count,
-            assignee: r.assignee.user(page.assignees),
-        })
-        .collect())
+    Ok(rows)
 }
 
 pub async fn tasks_counts(

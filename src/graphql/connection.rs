@@ -228,6 +228,16 @@ pub fn in_nodes(ctx: &Context<'_>, path: &[&str]) -> bool {
         .any(|item| path.iter().fold(item, |at, name| at.field(name)).exists())
 }
 
+/// Whether the connection's items (through `nodes` or `edges.node`, in every fragment)
+/// are asked no field but those named.
+pub fn nodes_ask_only(ctx: &Context<'_>, names: &[&str]) -> bool {
+    let look = ctx.look_ahead();
+    [look.field("nodes"), look.field("edges").field("node")]
+        .iter()
+        .flat_map(|items| items.selection_fields())
+        .all(|item| item.selection_set().all(|field| names.contains(&field.name())))
+}
+
 /// Which parts of a connection the query selected, so that no page or count is loaded
 /// for nothing.
 pub struct Wanted {

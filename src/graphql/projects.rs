@@ -297,6 +297,18 @@ impl Project {
     }
 }
 
+/// The fields of a task that its [`models::TaskHead`] answers.
+const TASK_HEAD_FIELDS: &[&str] = &[
+    "__typename",
+    "id",
+    "title",
+    "status",
+    "assignee",
+    "project",
+    "comments",
+    "internal",
+];
+
 /// A page of a project's tasks, known to be visible. When the page's tasks are asked
 /// their comments' `totalCount`, the counts come with the page.
 pub async fn project_tasks(ctx: &Context<'_>, project: Uuid, page: Page<Uuid>) -> Result<Connection<Task>> {
@@ -306,6 +318,7 @@ pub async fn project_tasks(ctx: &Context<'_>, project: Uuid, page: Page<Uuid>) -
             page: connection::plus_one(&page),
             comment_counts: connection::in_nodes(ctx, &["comments", "totalCount"]),
             assignees: connection::in_nodes(ctx, &["assignee"]),
+            lean: connection::nodes_ask_only(ctx, TASK_HEAD_FIELDS),
         },
     );
     let (rows, total) = connection::nested(ctx, key, TaskCountOf(project)).await?;

@@ -1,5 +1,7 @@
 //! Tasks (module `tasks`) and their comments.
 
+use std::borrow::Cow;
+
 use async_graphql::{Context, Enum, ID, Object};
 
 use super::admin::ExternalUser;
@@ -105,6 +107,8 @@ pub struct Task {
     comment_count: Option<i64>,
     /// Its assignee, when its page joined them.
     assignee: models::Joined<models::StaffUser>,
+    /// Whether `row` holds only a [`models::TaskHead`]'s columns (see [`Task::full`]).
+    lean: bool,
 }
 
 impl Task {
@@ -121,7 +125,33 @@ impl Task {
             grants,
             comment_count: None,
             assignee: None,
+            lean: false,
         })
+    }
+
+    /// The task's row with every column: its own, or, when its page read only a
+    /// [`models::TaskHead`]'s, loaded by id (in scope, as every task is). A page reads
+    /// every column whenever its items are asked a field beyond those
+    /// (`projects::project_tasks`), so this load is only a fallback.
+    async fn full(&self, ctx: &Context<'_>) -> Result<Cow<'_, models::Task>> {
+        if !self.lean {
+            return Ok(Cow::Borrowed(&self.row));
+        }
+        let row = ctx.loader().load_one(TaskId(self.row.id)).await?;
+        row.map(Cow::Owned).ok_or(Error::NotFound)
+    }
+
+    /// `read` of the task's full row, when the gate reveals `grant`.
+    async fn detail<T>(
+        &self,
+        ctx: &Context<'_>,
+        grant: Grant,
+        read: impl FnOnce(&models::Task) -> T,
+    ) -> Result<Option<T>> {
+        if !self.grants.allows(grant) {
+            return Ok(None);
+        }
+        Ok(Some(read(&*self.full(ctx).await?)))
     }
 
     /// A task of a page, with its comment count when the page counted them.
@@ -129,6 +159,7 @@ impl Task {
         Ok(Task {
             comment_count: listed.comment_count,
             assignee: listed.assignee,
+            lean: listed.lean,
             ..Task::listed(ctx, listed.task)?
         })
     }
@@ -160,10 +191,11 @@ impl Task {
 
     /// What the task is about. Visible to external users whose grants include
     /// `tasks.fields: description`.
-    async fn description(&self) -> Option<&str> {
-        self.grants
-            .reveal(DESCRIPTION, self.row.description.as_deref())
-            .flatten()
+    async fn description(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        Ok(self
+            .detail(ctx, DESCRIPTION, |t| t.description.clone())
+            .await?
+            .flatten())
     }
 
     /// Where the task stands. Visible to external users whose grants include
@@ -176,42 +208,49 @@ impl Task {
 
     /// How urgent the task is. Visible to external users whose grants include
     /// `tasks.fields: priority`.
-    async fn priority(&self) -> Option<TaskPriority> {
-        self.grants
-            .reveal(PRIORITY, &self.row.priority)
-            .and_then(|s| TaskPriority::parse(s))
+    async fn priority(&self, ctx: &Context<'_>) -> Result<Option<TaskPriority>> {
+        Ok(self
+            .detail(ctx, PRIORITY, |t| TaskPriority::parse(&t.priority))
+            .await?
+            .flatten())
     }
 
     /// When the task is due. Visible to external users whose grants include
     /// `tasks.fields: due_date`.
-    async fn due_date(&self) -> Option<Date> {
-        self.grants
-            .reveal(DUE_DATE, self.row.due_date)
+    async fn due_date(&self, ctx: &Context<'_>) -> Result<Option<Date>> {
+        Ok(self
+            .detail(ctx, DUE_DATE, |t| t.due_date)
+            .await?
             .flatten()
-            .map(Date)
+            .map(Date))
     }
 
     /// The work estimated, in hours. Visible to external users whose grants include
     /// `tasks.fields: estimated_hours`.
-    async fn estimated_hours(&self) -> Option<f64> {
-        self.grants
-            .reveal(ESTIMATED_HOURS, self.row.estimated_hours)
-            .flatten()
+    async fn estimated_hours(&self, ctx: &Context<'_>) -> Result<Option<f64>> {
+        Ok(self
+            .detail(ctx, ESTIMATED_HOURS, |t| t.estimated_hours)
+            .await?
+            .flatten())
     }
 
     /// When the task was created. Visible to external users whose grants include
     /// `tasks.fields: created_at`.
-    async fn created_at(&self) -> Option<DateTime> {
-        self.grants.reveal(CREATED_AT, self.row.created_at).map(DateTime)
+    async fn created_at(&self, ctx: &Context<'_>) -> Result<Option<DateTime>> {
+        Ok(self
+            .detail(ctx, CREATED_AT, |t| t.created_at)
+            .await?
+            .map(DateTime))
     }
 
     /// When the task was done. Visible to external users whose grants include
     /// `tasks.fields: completed_at`.
-    async fn completed_at(&self) -> Option<DateTime> {
-        self.grants
-            .reveal(COMPLETED_AT, self.row.completed_at)
+    async fn completed_at(&self, ctx: &Context<'_>) -> Result<Option<DateTime>> {
+        Ok(self
+            .detail(ctx, COMPLETED_AT, |t| t.completed_at)
+            .await?
             .flatten()
-            .map(DateTime)
+            .map(DateTime))
     }
 
     /// The staff member working on the task. Visible to external users whose grants include
@@ -229,7 +268,7 @@ impl Task {
     /// The staff member responsible for the task. Visible to external users whose grants
     /// include `tasks.relations: owner`.
     async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        let Some(id) = self.grants.reveal(OWNER, self.row.owner_id).flatten() else {
+        let Some(id) = self.detail(ctx, OWNER, |t| t.owner_id).await?.flatten() else {
             return Ok(None);
         };
         let staff = self.grants.is_staff();

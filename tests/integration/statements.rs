@@ -538,3 +538,102 @@ async fn an_external_page_of_a_large_workspace_reads_its_own_projects() {
         "passed over {passed_over} rows for 3 projects: {plan:#?}"
     );
 }
+
+const TASK_DETAIL: &str =
+    "id title description priority dueDate estimatedHours createdAt completedAt owner { name }";
+
+/// A page's tasks are read as their head columns alone (`TaskHead`) when their items are
+/// asked nothing more, and whole otherwise, however the query spells it (fields, an
+/// alias, a fragment through `edges`). Each task answers as `task(id)` does, and no
+/// task is loaded again on its own.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_page_of_tasks_reads_the_columns_its_items_are_asked() {
+    let app = TestApp::demo().await;
+    app.sql(&client_with_role("lean", GRANTS)).await;
+    app.sql(&projects_for("lean", 2, 3)).await;
+    app.sql(
+        "UPDATE tasks SET description = 'about ' || title, priority = 'HIGH', due_date = '2026-12-01', \
+           estimated_hours = 2.5, completed_at = '2026-11-30 10:00:00+00', \
+           owner_id = (SELECT id FROM staff_users WHERE email = 'ada@acme.example') \
+         WHERE project_id IN (SELECT id FROM projects WHERE name LIKE 'Plean %');",
+    )
+    .await;
+    let token = app.token("sam@acme.example").await;
+    let page = |items: &str| {
+        format!("{{ projects(first: 100) {{ nodes {{ name tasks(first: 10) {{ {items} }} }} }} }}")
+    };
+    let spellings = [
+        ("lean", page("nodes { id title status }"), "id title status"),
+        ("fields", page(&format!("nodes {{ {TASK_DETAIL} }}")), TASK_DETAIL),
+        ("alias", page("nodes { id due: dueDate }"), "id due: dueDate"),
+        (
+            "fragment",
+            page("edges { node { id ...Detail } }")
+                + &format!(" fragment Detail on Task {{ {TASK_DETAIL} }}"),
+            TASK_DETAIL,
+        ),
+    ];
+    let mut counts = Vec::new();
+    for (name, query, fields) in &spellings {
+        let before = app.statements().await;
+        let r = app.post(Some(&token), query, serde_json::json!({})).await;
+        counts.push(app.statements().await - before);
+        assert!(r["errors"].is_null(), "{name}: {r}");
+        let mut seen = 0;
+        for p in r["data"]["projects"]["nodes"].as_array().unwrap() {
+            if !p["name"].as_str().unwrap().starts_with("Plean ") {
+                continue;
+            }
+            let tasks = &p["tasks"];
+            let items: Vec<&serde_json::Value> = match tasks["nodes"].as_array() {
+                Some(nodes) => nodes.iter().collect(),
+                None => tasks["edges"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|e| &e["node"])
+                    .collect(),
+            };
+            // Staff see the internal task too.
+            assert_eq!(items.len(), 4, "{name}: {p}");
+            for task in items {
+                let one = app
+                    .post(
+                        Some(&token),
+                        &format!("query($id: ID!) {{ task(id: $id) {{ {fields} }} }}"),
+                        serde_json::json!({ "id": task["id"] }),
+                    )
+                    .await;
+                assert_eq!(task, &one["data"]["task"], "{name}: {one}");
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, 8, "{name}");
+    }
+    // The detail was really there, not nulls on both sides.
+    let r = app
+        .post(Some(&token), &spellings[1].1, serde_json::json!({}))
+        .await;
+    let some = r["data"]["projects"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "Plean 001")
+        .unwrap()["tasks"]["nodes"][0]
+        .clone();
+    assert_eq!(some["priority"], "HIGH", "{some}");
+    assert_eq!(some["dueDate"], "2026-12-01");
+    assert_eq!(some["owner"]["name"], "Ada");
+    assert_eq!(
+        some["description"],
+        format!("about {}", some["title"].as_str().unwrap())
+    );
+    // The same statements for every spelling, plus the task owners' where they are
+    // asked (a task loaded again would be one more).
+    let lean = counts[0];
+    assert_eq!(
+        counts,
+        [lean, lean + 1, lean, lean + 1],
+        "statements per spelling"
+    );
+}
