@@ -315,26 +315,26 @@ pub struct TaskHead {
     pub internal: bool,
 }
 
-impl TaskHead {
-    /// A [`Task`] of these columns, every other one empty: only for a page whose items
-    /// are not asked them (`graphql::tasks::Task::full` reads the whole row otherwise).
-    pub fn into_task(self) -> Task {
+/// A [`Task`] of a head's columns, every other one empty: only for a page whose items
+/// are not asked them (`graphql::tasks::Task::full` reads the whole row otherwise).
+impl From<TaskHead> for Task {
+    fn from(head: TaskHead) -> Task {
         Task {
-            id: self.id,
-            workspace_id: self.workspace_id,
-            project_id: self.project_id,
-            title: self.title,
+            id: head.id,
+            workspace_id: head.workspace_id,
+            project_id: head.project_id,
+            title: head.title,
             description: None,
-            status: self.status,
+            status: head.status,
             priority: String::new(),
             due_date: None,
             estimated_hours: None,
             created_at: DateTime::<Utc>::UNIX_EPOCH,
             completed_at: None,
-            assignee_id: self.assignee_id,
+            assignee_id: head.assignee_id,
             owner_id: None,
             created_by_external_id: None,
-            internal: self.internal,
+            internal: head.internal,
         }
     }
 }

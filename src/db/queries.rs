@@ -655,23 +655,25 @@ pub async fn tasks_pages(
     projects: &[Uuid],
     page: &TaskPage,
 ) -> QueryResult<Vec<ListedTask>> {
+    /// A row of the statement, its task whole (`Task`) or lean (`TaskHead`).
     #[derive(QueryableByName)]
-    struct Row {
+    struct Row<T> {
         #[diesel(embed)]
-        task: Task,
+        task: T,
         #[diesel(sql_type = Nullable<BigInt>)]
         comment_count: Option<i64>,
         #[diesel(embed)]
         assignee: JoinedStaff,
     }
-    #[derive(QueryableByName)]
-    struct LeanRow {
-        #[diesel(embed)]
-        task: TaskHead,
-        #[diesel(sql_type = Nullable<BigInt>)]
-        comment_count: Option<i64>,
-        #[diesel(embed)]
-        assignee: JoinedStaff,
+    fn listed<T: Into<Task>>(rows: Vec<Row<T>>, page: &TaskPage) -> Vec<ListedTask> {
+        rows.into_iter()
+            .map(|r| ListedTask {
+                task: r.task.into(),
+                comment_count: r.comment_count,
+                assignee: r.assignee.user(page.assignees),
+                lean: page.lean,
+            })
+            .collect()
     }
     let comment_count = if page.comment_counts {
         format!("(SELECT count(*) FROM comments c WHERE c.task_id = t.id AND {COMMENT_SCOPE})")
@@ -697,22 +699,10 @@ pub async fn tasks_pages(
     .bind::<Array<SqlUuid>, _>(projects)
     .bind::<Nullable<SqlUuid>, _>(page.page.after)
     .bind::<BigInt, _>(page.page.first);
-    let listed = |task: Task, comment_count: Option<i64>, assignee: JoinedStaff| ListedTask {
-        task,
-        comment_count,
-        assignee: assignee.user(page.assignees),
-        lean: page.lean,
-    };
-    let mut rows: Vec<ListedTask> = if page.lean {
-        let rows: Vec<LeanRow> = statement.load(conn).await?;
-        rows.into_iter()
-            .map(|r| listed(r.task.into_task(), r.comment_count, r.assignee))
-            .collect()
+    let mut rows = if page.lean {
+        listed::<TaskHead>(statement.load(conn).await?, page)
     } else {
-        let rows: Vec<Row> = statement.load(conn).await?;
-        rows.into_iter()
-            .map(|r| listed(r.task, r.comment_count, r.assignee))
-            .collect()
+        listed::<Task>(statement.load(conn).await?, page)
     };
     // Each project's page comes in order (its `LATERAL`'s `ORDER BY`), one project after
     // another; this sort only makes that a promise (it finds the runs already there).
